@@ -1,0 +1,1 @@
+"""One module per OCR action: its request, response fields, warn codes and row mapping."""

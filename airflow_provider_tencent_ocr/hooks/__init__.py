@@ -1,0 +1,1 @@
+"""Hooks for Tencent Cloud: a signed generic connection and typed OCR calls."""

@@ -1,0 +1,1 @@
+"""Operators for Tencent Cloud OCR."""
