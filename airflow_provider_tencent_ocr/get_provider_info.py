@@ -1,0 +1,76 @@
+"""Provider metadata read by Airflow's providers manager (no heavy imports here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def get_provider_info() -> dict[str, Any]:
+    """The ``apache_airflow_provider`` entry point: name, hooks, operators, connection form."""
+    from airflow_provider_tencent_ocr import __version__
+
+    return {
+        "package-name": "airflow-provider-tencent-ocr",
+        "name": "Tencent Cloud OCR",
+        "description": "Tencent Cloud OCR (Singapore ID cards) for Apache Airflow, with a local API emulator.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Tencent Cloud OCR",
+                "external-doc-url": "https://www.tencentcloud.com/document/product/1005",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Tencent Cloud OCR",
+                "python-modules": [
+                    "airflow_provider_tencent_ocr.hooks.tencentcloud",
+                    "airflow_provider_tencent_ocr.hooks.ocr",
+                ],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Tencent Cloud OCR",
+                "python-modules": ["airflow_provider_tencent_ocr.operators.singapore_id_card"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "tencentcloud",
+                "hook-class-name": "airflow_provider_tencent_ocr.hooks.tencentcloud.TencentCloudHook",
+                "hook-name": "Tencent Cloud",
+                "conn-fields": {
+                    "region": {
+                        "label": "Region",
+                        "schema": {"type": ["string", "null"], "default": "ap-singapore"},
+                        "description": "RecognizeSingaporeIDCardOCR is served in ap-singapore only.",
+                    },
+                    "endpoint": {
+                        "label": "Endpoint",
+                        "schema": {"type": ["string", "null"], "default": "ocr.tencentcloudapi.com"},
+                        "description": "Host, or a full URL such as http://127.0.0.1:9000 for the local emulator.",
+                    },
+                    "token": {
+                        "label": "STS session token",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                        "description": "Only for temporary credentials.",
+                    },
+                    "language": {
+                        "label": "Language",
+                        "schema": {"type": ["string", "null"], "default": "en-US", "enum": ["en-US", "zh-CN"]},
+                    },
+                    "timeout": {
+                        "label": "Timeout (seconds)",
+                        "schema": {"type": ["integer", "null"], "default": 30, "minimum": 1},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "port", "schema"],
+                    "relabeling": {"login": "SecretId", "password": "SecretKey"},
+                    "placeholders": {"login": "AKID...", "password": "your SecretKey"},
+                },
+            }
+        ],
+    }
