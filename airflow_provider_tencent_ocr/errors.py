@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     """What an error means for a run: try again, give up on this image, or stop everything."""
 
     RETRYABLE = "retryable"
@@ -62,12 +62,13 @@ class TencentCloudAPIError(Exception):
         request_id: str | None = None,
         *,
         http_status: int | None = None,
+        kind: ErrorKind | None = None,
     ) -> None:
         self.code = code
         self.message = message
         self.request_id = request_id
         self.http_status = http_status
-        self.kind = classify(code)
+        self.kind = kind or classify(code)
         super().__init__(f"{code}: {message}" + (f" (RequestId {request_id})" if request_id else ""))
 
     @property

@@ -12,7 +12,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-tencent-ocr",
         "name": "Tencent Cloud OCR",
-        "description": "Tencent Cloud OCR (Singapore ID cards) for Apache Airflow, with a local API emulator.",
+        "description": "Tencent Cloud OCR (Singapore ID cards) for Apache Airflow, with a local emulator.",
         "versions": [__version__],
         "integrations": [
             {
@@ -50,7 +50,7 @@ def get_provider_info() -> dict[str, Any]:
                     "endpoint": {
                         "label": "Endpoint",
                         "schema": {"type": ["string", "null"], "default": "ocr.tencentcloudapi.com"},
-                        "description": "Host, or a full URL such as http://127.0.0.1:9000 for the local emulator.",
+                        "description": "Host, or a full URL such as http://127.0.0.1:9000 (local emulator).",
                     },
                     "token": {
                         "label": "STS session token",
@@ -59,7 +59,11 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "language": {
                         "label": "Language",
-                        "schema": {"type": ["string", "null"], "default": "en-US", "enum": ["en-US", "zh-CN"]},
+                        "schema": {
+                            "type": ["string", "null"],
+                            "default": "en-US",
+                            "enum": ["en-US", "zh-CN"],
+                        },
                     },
                     "timeout": {
                         "label": "Timeout (seconds)",
