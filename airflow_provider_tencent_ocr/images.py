@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
+import re
+import threading
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
 from airflow_provider_tencent_ocr.errors import InvalidImageError
@@ -43,3 +48,181 @@ def encode_checked(data: bytes) -> str:
     """Check the bytes and return their Base64 text for ``ImageBase64``."""
     check_image_bytes(data)
     return base64.b64encode(data).decode("ascii")
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading image bytes from a URI
+
+# The largest raw image whose Base64 text fits the API limit: downloads stop one byte past it.
+MAX_IMAGE_BYTES = MAX_IMAGE_BASE64_BYTES // 4 * 3
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
+_RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+_sessions = threading.local()
+
+
+class ImageDownloadError(InvalidImageError):
+    """An image that could not be fetched; ``retryable`` tells the caller whether trying again may help.
+
+    A subclass, so callers that only know :class:`InvalidImageError` still get ``code`` and ``message``.
+    """
+
+    def __init__(
+        self, code: str, message: str, *, retryable: bool = False, http_status: int | None = None
+    ) -> None:
+        super().__init__(code, message)
+        self.retryable = retryable
+        self.http_status = http_status
+
+
+def is_http_url(uri: str) -> bool:
+    """Whether the URI is fetched over HTTP(S) (and could be passed to the API as ``ImageUrl``)."""
+    return bool(uri) and uri[:8].lower().startswith(("http://", "https://"))
+
+
+def display_uri(uri: str) -> str:
+    """The URI for messages, without credentials: user info and query strings (presigned URLs) go."""
+    if not _SCHEME.match(uri):
+        return uri
+    parts = urlsplit(uri)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    shown = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return shown + ("?…" if parts.query else "")
+
+
+def load_image(uri: str, *, storage_conn_id: str | None = None, timeout: float = 30.0) -> bytes:
+    """The bytes of one image from a local path, ``file://``, ``http(s)://`` or any object store.
+
+    Raises :class:`ImageDownloadError` (an :class:`InvalidImageError`) with code ``ImageNotFound``,
+    ``ImageDownloadFailed`` or ``ImageTooLarge``. No retries here: the caller owns that policy.
+    """
+    if not uri or not uri.strip():
+        raise ImageDownloadError("ImageNotFound", "the image URI is empty: fill in the manifest row")
+    match = _SCHEME.match(uri)
+    scheme = match.group(1).lower() if match else ""
+    if not scheme:
+        return _load_local(uri, uri)
+    if scheme == "file":
+        return _load_local(unquote(urlsplit(uri).path), uri)
+    if scheme in ("http", "https"):
+        return _load_http(uri, timeout)
+    return _load_object(uri, storage_conn_id)
+
+
+def _too_large(uri: str, size: int | None = None) -> ImageDownloadError:
+    got = f"is {size} bytes" if size is not None else f"is more than {MAX_IMAGE_BYTES} bytes"
+    return ImageDownloadError(
+        "ImageTooLarge",
+        f"image {display_uri(uri)} {got}; the API accepts at most {MAX_IMAGE_BYTES} bytes "
+        f"({MAX_IMAGE_BASE64_BYTES} bytes of Base64): downscale or recompress it",
+    )
+
+
+def _read_capped(fh: BinaryIO, uri: str) -> bytes:
+    data = fh.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _too_large(uri)
+    return data
+
+
+def _load_local(path: str, uri: str) -> bytes:
+    path = os.path.expanduser(path)
+    try:
+        with open(path, "rb") as fh:
+            return _read_capped(fh, uri)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise ImageDownloadError(
+            "ImageNotFound", f"image {uri} does not exist: check the path in the manifest"
+        ) from exc
+    except IsADirectoryError as exc:
+        raise ImageDownloadError(
+            "ImageNotFound", f"image {uri} is a directory, not a file: check the path in the manifest"
+        ) from exc
+    except PermissionError as exc:
+        raise ImageDownloadError(
+            "ImageDownloadFailed", f"image {uri} is not readable (permission denied): fix its permissions"
+        ) from exc
+    except OSError as exc:
+        raise ImageDownloadError(
+            "ImageDownloadFailed", f"image {uri} could not be read ({type(exc).__name__}: {exc.strerror})"
+        ) from exc
+
+
+def _session() -> Any:
+    """One ``requests`` session per thread: connections are reused, sessions are not shared."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        import requests
+
+        session = _sessions.session = requests.Session()
+    return session
+
+
+def _load_http(uri: str, timeout: float) -> bytes:
+    import requests
+
+    shown = display_uri(uri)
+    try:
+        with _session().get(uri, timeout=timeout, stream=True) as response:
+            if response.status_code >= 400:
+                raise ImageDownloadError(
+                    "ImageDownloadFailed",
+                    f"image {shown} answered HTTP {response.status_code}: check the URL "
+                    "(expired links and missing objects answer 403/404)",
+                    retryable=response.status_code in _RETRYABLE_HTTP,
+                    http_status=response.status_code,
+                )
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > MAX_IMAGE_BYTES:
+                raise _too_large(uri, int(length))
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_content(chunk_size=65536):
+                size += len(chunk)
+                if size > MAX_IMAGE_BYTES:
+                    raise _too_large(uri)
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except requests.Timeout as exc:
+        raise ImageDownloadError(
+            "ImageDownloadFailed",
+            f"image {shown} timed out after {timeout} s: try again later",
+            retryable=True,
+        ) from exc
+    except requests.RequestException as exc:  # connection refused or reset, bad chunked encoding, ...
+        raise ImageDownloadError(
+            "ImageDownloadFailed",
+            f"image {shown} could not be downloaded ({type(exc).__name__}): check the host is reachable",
+            retryable=True,
+        ) from exc
+
+
+def _load_object(uri: str, storage_conn_id: str | None) -> bytes:
+    from airflow.sdk import ObjectStoragePath
+
+    shown = display_uri(uri)
+    try:
+        path = ObjectStoragePath(uri, conn_id=storage_conn_id)
+        with path.open("rb") as fh:
+            return _read_capped(fh, uri)
+    except InvalidImageError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageDownloadError(
+            "ImageNotFound", f"image {shown} does not exist: check the URI and storage_conn_id"
+        ) from exc
+    except PermissionError as exc:
+        raise ImageDownloadError(
+            "ImageDownloadFailed", f"image {shown} is not readable (permission denied): check storage_conn_id"
+        ) from exc
+    except ValueError as exc:  # "No filesystem registered for scheme ..."
+        raise ImageDownloadError(
+            "ImageDownloadFailed",
+            f"image {shown} cannot be opened ({exc}): install the Airflow provider for this scheme or "
+            "check the URI",
+        ) from exc
+    except Exception as exc:  # network and service errors of whichever filesystem backs the scheme
+        raise ImageDownloadError(
+            "ImageDownloadFailed",
+            f"image {shown} could not be read ({type(exc).__name__}): check storage_conn_id and the object",
+            retryable=True,
+        ) from exc

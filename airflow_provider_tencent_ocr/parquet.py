@@ -1,0 +1,242 @@
+"""The output table: its explicit schema, and a writer that streams row groups and publishes atomically.
+
+The schema is always explicit (pandas 3 would otherwise write ``large_string``, and an empty or
+all-error run would lose column types). A reader never sees a partial file: rows go to a temporary
+file that replaces the target only on :meth:`ParquetOutputWriter.commit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from airflow_provider_tencent_ocr import __version__
+from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, RESPONSE_FIELDS, WARN_CODES
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "SCHEMA_VERSION",
+    "ParquetOutputWriter",
+    "output_schema",
+]
+
+SCHEMA_VERSION = "1"
+METADATA_SCHEMA_VERSION = "tencent_ocr.schema_version"
+METADATA_ACTION = "tencent_ocr.action"
+METADATA_PACKAGE_VERSION = "tencent_ocr.package_version"
+
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+_FIXED_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("record_id", pa.string()),
+    pa.field("image_uri", pa.string()),
+    pa.field("image_sha256", pa.string()),
+    pa.field("status", pa.string()),
+    pa.field("error_code", pa.string()),
+    pa.field("error_message", pa.string()),
+    pa.field("request_id", pa.string()),
+    pa.field("attempts", pa.int32()),
+    *(pa.field(column, pa.string()) for column in RESPONSE_FIELDS.values()),
+    pa.field("photo", pa.binary()),
+    pa.field("warn_codes", pa.list_(pa.int32())),
+    *(pa.field(column, pa.bool_()) for column in WARN_CODES.values()),
+    pa.field("ocr_at", _UTC_MICROS),
+    # Typed twins of the raw strings (see validation.py), and where an exported portrait went.
+    pa.field("birth_date", pa.date32()),
+    pa.field("date_of_issue_date", pa.date32()),
+    pa.field("date_of_expiration_date", pa.date32()),
+    pa.field("sex_normalised", pa.string()),
+    pa.field("id_type", pa.string()),
+    pa.field("id_checksum_valid", pa.bool_()),
+    pa.field("photo_path", pa.string()),
+)
+
+#: The fixed output columns, in file order; carried manifest columns follow them.
+OUTPUT_COLUMNS: list[str] = [f.name for f in _FIXED_FIELDS]
+
+
+def output_schema(
+    carry_fields: Sequence[pa.Field] = (),
+    *,
+    action: str = ACTION,
+    package_version: str = __version__,
+) -> pa.Schema:
+    """The output schema: fixed columns, then carried columns, with version metadata.
+
+    Raises ``ValueError`` when a carried column would shadow an output column or another carried one.
+    """
+    reserved = set(OUTPUT_COLUMNS)
+    clashes = [f.name for f in carry_fields if f.name in reserved]
+    if clashes:
+        raise ValueError(
+            f"carried manifest column(s) {', '.join(map(repr, clashes))} have the same name as output "
+            "columns: rename them in the manifest or drop them from carry_columns"
+        )
+    names = [f.name for f in carry_fields]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"carried column(s) {', '.join(map(repr, duplicates))} are listed more than once")
+    metadata = {
+        METADATA_SCHEMA_VERSION: SCHEMA_VERSION,
+        METADATA_ACTION: action,
+        METADATA_PACKAGE_VERSION: package_version,
+    }
+    return pa.schema([*_FIXED_FIELDS, *carry_fields], metadata=metadata)
+
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
+
+
+class ParquetOutputWriter:
+    """Streams output rows into row groups and publishes the file atomically on :meth:`commit`.
+
+    Local targets: a hidden temporary file next to the target, then ``os.replace``. Object
+    storage: a local temporary file, then one upload to the final key, so a reader sees either
+    the previous object or the complete new one. Leaving the ``with`` block on an exception (or
+    calling :meth:`abort`) removes the temporary file and leaves any previous output untouched;
+    leaving it normally commits if that has not been done yet.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        schema: pa.Schema,
+        *,
+        storage_conn_id: str | None = None,
+        row_group_rows: int = 5000,
+        compression: str = "zstd",
+    ) -> None:
+        if row_group_rows < 1:
+            raise ValueError(f"row_group_rows must be at least 1, got {row_group_rows}")
+        self.uri = uri
+        self.schema = schema
+        self.storage_conn_id = storage_conn_id
+        self.row_group_rows = row_group_rows
+        self.compression = compression
+        self.rows_written = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._columns = frozenset(schema.names)
+        self._writer: pq.ParquetWriter | None = None
+        self._temp_path: str | None = None
+        self._state = "open"  # -> "committed" | "aborted"
+        match = _SCHEME.match(uri)
+        scheme = match.group(1).lower() if match else ""
+        self._local_path: str | None
+        if not scheme:
+            self._local_path = os.path.abspath(os.path.expanduser(uri))
+        elif scheme == "file":
+            self._local_path = unquote(urlsplit(uri).path)
+        else:
+            self._local_path = None
+
+    def __repr__(self) -> str:
+        return f"ParquetOutputWriter(uri={self.uri!r}, state={self._state!r}, rows={self.rows_written})"
+
+    def __enter__(self) -> ParquetOutputWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif self._state == "open":
+            self.commit()
+
+    # ----------------------------------------------------------------------------------------------
+
+    def write_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Buffer rows (dicts by column name; missing keys are null) and write full row groups."""
+        if self._state != "open":
+            raise RuntimeError(f"cannot write to {self.uri!r}: the writer is already {self._state}")
+        unknown = set().union(*rows) - self._columns if rows else set()
+        if unknown:
+            raise ValueError(
+                f"rows have keys that are not output columns: {', '.join(sorted(map(repr, unknown)))}"
+            )
+        self._buffer.extend(rows)
+        while len(self._buffer) >= self.row_group_rows:
+            chunk, self._buffer = self._buffer[: self.row_group_rows], self._buffer[self.row_group_rows :]
+            self._write_table(chunk)
+
+    def commit(self) -> None:
+        """Write what is buffered, close the file, and publish it under the target URI."""
+        if self._state != "open":
+            raise RuntimeError(f"cannot commit {self.uri!r}: the writer is already {self._state}")
+        try:
+            if self._buffer:
+                chunk, self._buffer = self._buffer, []
+                self._write_table(chunk)
+            writer = self._ensure_writer()  # an empty run still gets a file with the full schema
+            writer.close()
+            self._writer = None
+            assert self._temp_path is not None
+            if self._local_path is not None:
+                os.replace(self._temp_path, self._local_path)
+            else:
+                self._upload(self._temp_path)
+                os.unlink(self._temp_path)
+            self._temp_path = None
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "committed"
+
+    def abort(self) -> None:
+        """Drop the temporary file; the previous output, if any, stays as it was. Idempotent."""
+        if self._state == "committed":
+            return
+        self._state = "aborted"
+        self._buffer = []
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        if self._temp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._temp_path)
+            self._temp_path = None
+
+    # ----------------------------------------------------------------------------------------------
+
+    def _write_table(self, rows: list[dict[str, Any]]) -> None:
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        self._ensure_writer().write_table(table, row_group_size=self.row_group_rows)
+        self.rows_written += len(rows)
+
+    def _ensure_writer(self) -> pq.ParquetWriter:
+        if self._writer is None:
+            self._temp_path = self._make_temp_path()
+            self._writer = pq.ParquetWriter(self._temp_path, self.schema, compression=self.compression)
+        return self._writer
+
+    def _make_temp_path(self) -> str:
+        if self._local_path is not None:
+            directory, name = os.path.split(self._local_path)
+            os.makedirs(directory or ".", exist_ok=True)
+            # Hidden and without a .parquet suffix, so globbing readers never pick it up.
+            return os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+        fd, path = tempfile.mkstemp(prefix="tencent-ocr-output-", suffix=".parquet.tmp")
+        os.close(fd)
+        return path
+
+    def _upload(self, local_file: str) -> None:
+        from airflow.sdk import ObjectStoragePath
+
+        target = ObjectStoragePath(self.uri, conn_id=self.storage_conn_id)
+        with open(local_file, "rb") as src, target.open("wb") as dst:
+            while chunk := src.read(8 << 20):
+                dst.write(chunk)
