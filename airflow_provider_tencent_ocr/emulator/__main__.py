@@ -27,22 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--secret-id", default=DEFAULT_SECRET_ID)
     parser.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
     parser.add_argument("--token", default=None, help="require this STS token (temporary credentials)")
-    parser.add_argument(
-        "--rate-limit", type=float, default=20.0, help="requests per second per SecretId (0: none)"
-    )
+    parser.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per SecretId (0: none)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every recognition")
-    parser.add_argument(
-        "--fault-internal-error", type=float, default=0.0, help="probability of InternalError"
-    )
+    parser.add_argument("--fault-internal-error", type=float, default=0.0, help="probability of InternalError")
     parser.add_argument("--fault-http-5xx", type=float, default=0.0, help="probability of HTTP 502")
     parser.add_argument("--fault-drop", type=float, default=0.0, help="probability of a dropped connection")
-    parser.add_argument(
-        "--fault-throttle", type=float, default=0.0, help="probability of RequestLimitExceeded"
-    )
+    parser.add_argument("--fault-throttle", type=float, default=0.0, help="probability of RequestLimitExceeded")
     parser.add_argument("--recogniser", choices=("fixture", "local"), default="fixture")
-    parser.add_argument(
-        "--fixture", help="JSON table {sha256: {Fields, WarnCardInfos}} for the fixture recogniser"
-    )
+    parser.add_argument("--fixture", help="JSON table {sha256: {Fields, WarnCardInfos}} for the fixture recogniser")
     parser.add_argument(
         "--unknown-images",
         choices=("synthesise", "reject"),

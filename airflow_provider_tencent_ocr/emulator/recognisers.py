@@ -75,9 +75,7 @@ class FixtureRecogniser:
 
     name = "fixture"
 
-    def __init__(
-        self, table: dict[str, dict[str, Any]] | None = None, *, unknown: str = "synthesise"
-    ) -> None:
+    def __init__(self, table: dict[str, dict[str, Any]] | None = None, *, unknown: str = "synthesise") -> None:
         if unknown not in ("synthesise", "reject"):
             raise ValueError("unknown must be 'synthesise' or 'reject'")
         self.table = dict(table or {})
@@ -118,20 +116,14 @@ def fixture_entry(fields: dict[str, str], warn_codes: list[int] | None = None) -
     """One table entry; unknown field names are refused so fixtures cannot silently drift."""
     unknown = set(fields) - set(RESPONSE_FIELDS)
     if unknown:
-        raise ValueError(
-            f"unknown response fields {sorted(unknown)}; expected some of {list(RESPONSE_FIELDS)}"
-        )
+        raise ValueError(f"unknown response fields {sorted(unknown)}; expected some of {list(RESPONSE_FIELDS)}")
     return {"Fields": dict(fields), "WarnCardInfos": list(warn_codes or [])}
 
 
 def load_recogniser(name: str, *, fixture: str | None = None, unknown: str = "synthesise") -> Recogniser:
     """The recogniser named on the emulator's command line."""
     if name == "fixture":
-        return (
-            FixtureRecogniser.from_file(fixture, unknown=unknown)
-            if fixture
-            else FixtureRecogniser(unknown=unknown)
-        )
+        return FixtureRecogniser.from_file(fixture, unknown=unknown) if fixture else FixtureRecogniser(unknown=unknown)
     if name == "local":
         from airflow_provider_tencent_ocr.emulator.local_engine import LocalRecogniser
 

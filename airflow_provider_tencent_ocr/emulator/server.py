@@ -137,9 +137,7 @@ class EmulatorServer:
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="tencent-ocr-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="tencent-ocr-emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -209,13 +207,9 @@ class EmulatorServer:
             if headers.get("X-TC-Version") != sg.VERSION:
                 raise ApiError("NoSuchVersion", f"The API version must be {sg.VERSION}.")
             if headers.get("X-TC-Region") not in SUPPORTED_REGIONS:
-                raise ApiError(
-                    "UnsupportedRegion", "RecognizeSingaporeIDCardOCR is available in ap-singapore only."
-                )
+                raise ApiError("UnsupportedRegion", "RecognizeSingaporeIDCardOCR is available in ap-singapore only.")
             if not self.limiter.allow(secret_id) or self._chance(self.faults.throttle):
-                raise ApiError(
-                    "RequestLimitExceeded", "Your current request times equals to `20` in a second."
-                )
+                raise ApiError("RequestLimitExceeded", "Your current request times equals to `20` in a second.")
             if self._chance(self.faults.drop):
                 return 0, None
             if self._chance(self.faults.http_5xx):
@@ -247,9 +241,7 @@ class EmulatorServer:
         elif params.get("ImageBase64"):
             encoded = str(params["ImageBase64"])
             if len(encoded) > sg.MAX_IMAGE_BASE64_BYTES:
-                raise ApiError(
-                    "FailedOperation.ImageSizeTooLarge", "The image is larger than 7 MB after Base64."
-                )
+                raise ApiError("FailedOperation.ImageSizeTooLarge", "The image is larger than 7 MB after Base64.")
             try:
                 image = base64.b64decode(encoded, validate=True)
             except (binascii.Error, ValueError):
@@ -288,9 +280,7 @@ def _download(url: str) -> bytes:
     except ValueError:
         loopback = False
     if parsed.scheme not in ("http", "https") or not loopback:
-        raise ApiError(
-            "FailedOperation.DownLoadError", "The image could not be downloaded (emulator: loopback only)."
-        )
+        raise ApiError("FailedOperation.DownLoadError", "The image could not be downloaded (emulator: loopback only).")
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback only, checked above
             return answer.read(MAX_REQUEST_BYTES + 1)

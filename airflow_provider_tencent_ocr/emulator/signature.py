@@ -90,9 +90,7 @@ def verify(
     try:
         timestamp = int(lowered.get("x-tc-timestamp", ""))
     except ValueError:
-        raise SignatureError(
-            "MissingParameter", "The X-TC-Timestamp header is missing or not an integer."
-        ) from None
+        raise SignatureError("MissingParameter", "The X-TC-Timestamp header is missing or not an integer.") from None
     now = time.time() if now is None else now
     if abs(now - timestamp) > MAX_SKEW_SECONDS:
         raise SignatureError(

@@ -32,9 +32,7 @@ class TencentOcrHook(TencentCloudHook):
             raise InvalidImageError("MissingImage", "give image_base64 or image_url")
         if image_base64 and not image_url:
             _check_base64(image_base64)
-        params = sg.build_request(
-            image_base64=image_base64, image_url=image_url, return_head_image=return_head_image
-        )
+        params = sg.build_request(image_base64=image_base64, image_url=image_url, return_head_image=return_head_image)
         return sg.SingaporeIdCardResult.from_response(self.call(sg.ACTION, params))
 
 

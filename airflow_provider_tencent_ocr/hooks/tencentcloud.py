@@ -28,9 +28,14 @@ DEFAULT_ENDPOINT = "ocr.tencentcloudapi.com"
 DEFAULT_LANGUAGE = "en-US"
 DEFAULT_TIMEOUT = 30
 
-# The SDK logs whole requests (Authorization, X-TC-Token, image Base64) at DEBUG: keep it quiet
-# whatever level the task log runs at.
-logging.getLogger("tencentcloud_sdk_common").setLevel(logging.WARNING)
+
+def _below_warning(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+# The SDK logs whole requests (Authorization, X-TC-Token, image Base64) at DEBUG. A filter on its
+# logger drops those records whatever level anyone configures for it later.
+logging.getLogger("tencentcloud_sdk_common").addFilter(_below_warning)
 
 
 @dataclass(frozen=True)
@@ -185,9 +190,7 @@ class TencentCloudHook(BaseHook):
             http_response = self.get_client()._call(action, params)
             status, body = http_response.status_code, http_response.content
         except TencentCloudSDKException as err:
-            raise TencentCloudAPIError(
-                err.get_code() or "ClientNetworkError", str(err.get_message())
-            ) from None
+            raise TencentCloudAPIError(err.get_code() or "ClientNetworkError", str(err.get_message())) from None
         if status != 200:
             raise TencentCloudAPIError(
                 "ServerNetworkError",
@@ -222,12 +225,9 @@ class TencentCloudHook(BaseHook):
         try:
             self.call("RecognizeSingaporeIDCardOCR", {})
         except TencentCloudAPIError as err:
-            if err.kind is ErrorKind.PER_IMAGE or err.code.startswith(
-                ("MissingParameter", "InvalidParameter")
-            ):
+            if err.kind is ErrorKind.PER_IMAGE or err.code.startswith(("MissingParameter", "InvalidParameter")):
                 return True, (
-                    f"Credentials and signature accepted by {self.config.host} "
-                    f"({err.code} for an empty request)."
+                    f"Credentials and signature accepted by {self.config.host} ({err.code} for an empty request)."
                 )
             return False, f"{err.code}: {err.message}"
         except ValueError as err:

@@ -1,0 +1,114 @@
+"""Connections from AIRFLOW_CONN_ variables (JSON and URI), the environment fallback, and no secret in logs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import urllib.parse
+from collections.abc import Iterator
+
+import pytest
+from helpers import make_png
+
+from airflow_provider_tencent_ocr.emulator.server import EmulatorServer, Faults
+from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
+from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+from airflow_provider_tencent_ocr.hooks.tencentcloud import parse_endpoint
+
+SECRET_KEY = "sEcReT-KeY-that-must-never-be-logged-1234"
+TOKEN = "sts-TOKEN-that-must-never-be-logged-5678"
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(secret_id="AKIDtestconnection", secret_key=SECRET_KEY, token=TOKEN, rate_limit=1000) as s:
+        yield s
+
+
+def _recognise(conn_id: str = "tencentcloud_default") -> str:
+    image = base64.b64encode(make_png(seed=5)).decode()
+    return TencentOcrHook(conn_id).recognize_singapore_id_card(image_base64=image).id_number
+
+
+def test_connection_from_json_env(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_OCR_JSON", emulator.connection_json())
+    hook = TencentOcrHook("ocr_json")
+    assert (hook.config.region, hook.config.scheme, hook.config.language) == ("ap-singapore", "http", "en-US")
+    assert hook.config.host == emulator.endpoint.removeprefix("http://")
+    assert _recognise("ocr_json")
+
+
+def test_connection_from_uri_env(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    query = urllib.parse.urlencode({"endpoint": emulator.endpoint, "token": TOKEN, "timeout": "7", "language": "zh-CN"})
+    uri = f"tencentcloud://AKIDtestconnection:{urllib.parse.quote(SECRET_KEY, safe='')}@/?{query}"
+    monkeypatch.setenv("AIRFLOW_CONN_OCR_URI", uri)
+    hook = TencentOcrHook("ocr_uri")
+    assert (hook.config.timeout, hook.config.language, hook.config.token) == (7.0, "zh-CN", TOKEN)
+    assert _recognise("ocr_uri")
+
+
+def test_environment_credential_fallback(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {"conn_type": "tencentcloud", "extra": {"endpoint": emulator.endpoint}}
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDtestconnection")
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("TENCENTCLOUD_SESSION_TOKEN", TOKEN)
+    assert _recognise()
+
+
+def test_missing_credentials_error_names_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_EMPTY", json.dumps({"conn_type": "tencentcloud"}))
+    with pytest.raises(ValueError, match="TENCENTCLOUD_SECRET_ID"):
+        TencentOcrHook("empty").config  # noqa: B018
+    with pytest.raises(ValueError, match="AIRFLOW_CONN_NOT_THERE"):
+        TencentOcrHook("not_there").config  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("ocr.tencentcloudapi.com", ("https", "ocr.tencentcloudapi.com")),
+        ("ocr.intl.tencentcloudapi.com", ("https", "ocr.intl.tencentcloudapi.com")),
+        ("http://127.0.0.1:9000", ("http", "127.0.0.1:9000")),
+        ("https://proxy.example:8443/", ("https", "proxy.example:8443")),
+    ],
+)
+def test_endpoint_override(endpoint: str, expected: tuple[str, str]) -> None:
+    assert parse_endpoint(endpoint) == expected
+
+
+def test_provider_registers_the_connection_form() -> None:
+    from airflow_provider_tencent_ocr.get_provider_info import get_provider_info
+
+    (conn_type,) = get_provider_info()["connection-types"]
+    assert conn_type["connection-type"] == "tencentcloud"
+    assert conn_type["ui-field-behaviour"]["relabeling"] == {"login": "SecretId", "password": "SecretKey"}
+    fields = conn_type["conn-fields"]
+    assert fields["region"]["schema"]["default"] == "ap-singapore"
+    assert fields["token"]["schema"]["format"] == "password"
+    assert set(fields) == {"region", "endpoint", "token", "language", "timeout"}
+
+
+def test_no_secret_in_any_log_line(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Everything at DEBUG, including the SDK's and urllib3's loggers, success and failure paths."""
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", emulator.connection_json())
+    caplog.set_level(logging.DEBUG)
+    for name in ("tencentcloud_sdk_common", "urllib3", "airflow", "airflow_provider_tencent_ocr"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    hook = TencentOcrHook()
+    logging.getLogger("test").info("config %r", hook.config)
+    assert _recognise()
+    emulator.faults = Faults(internal_error=1.0)
+    with pytest.raises(TencentCloudAPIError) as err:
+        _recognise()
+    logging.getLogger("test").exception("call failed: %s", err.value)
+    assert hook.test_connection()[0] is False  # InternalError proves nothing about the credentials
+    emulator.faults = Faults()
+    assert hook.test_connection()[0] is True
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert caplog.records, "the check must have seen log records"
+    assert SECRET_KEY not in text and TOKEN not in text
+    assert SECRET_KEY not in repr(hook.config) and TOKEN not in repr(hook.config)
