@@ -111,10 +111,11 @@ class _Location:
 
             try:
                 self.remote = ObjectStoragePath(source, conn_id=storage_conn_id)
-            except Exception as exc:  # bad URI or unknown connection
+            except Exception as exc:  # unknown scheme, bad URI or unknown connection
                 raise ManifestError(
-                    f"manifest {source!r}: cannot resolve this URI ({type(exc).__name__}: {exc}); "
-                    "check the URI and storage_conn_id"
+                    f"manifest {source!r}: cannot resolve this URI ({type(exc).__name__}: {exc}); check the "
+                    "URI and storage_conn_id, and install the Airflow provider for this scheme (for example "
+                    "apache-airflow-providers-amazon for s3://)"
                 ) from exc
 
     def check_exists(self) -> None:
@@ -163,8 +164,7 @@ def _detect_format(source: str, manifest_format: str | None) -> tuple[str, bool]
         fmt = _FORMAT_ALIASES.get(manifest_format.lower().lstrip("."))
         if fmt is None:
             raise ManifestError(
-                f"manifest {source!r}: unknown manifest_format {manifest_format!r}; use one of "
-                f"{', '.join(FORMATS)}"
+                f"manifest {source!r}: unknown manifest_format {manifest_format!r}; use one of {', '.join(FORMATS)}"
             )
         return fmt, gzipped
     ext = os.path.splitext(name)[1].lstrip(".")
@@ -185,9 +185,7 @@ def _sanitise(message: str) -> str:
     return message.strip()
 
 
-def _missing(
-    source: str, kind: str, missing: Sequence[str], found: Sequence[str], hint: str
-) -> ManifestError:
+def _missing(source: str, kind: str, missing: Sequence[str], found: Sequence[str], hint: str) -> ManifestError:
     names = ", ".join(repr(m) for m in missing)
     found_text = ", ".join(repr(f) for f in found) if found else "(none)"
     return ManifestError(f"manifest {source!r} has no {kind} {names}; columns found: {found_text}. {hint}")
@@ -202,9 +200,7 @@ def _check_columns(
 ) -> None:
     found_set = set(found)
     if image_column not in found_set:
-        raise _missing(
-            source, "image column", [image_column], found, "Pass image_column= with the right name."
-        )
+        raise _missing(source, "image column", [image_column], found, "Pass image_column= with the right name.")
     if id_column is not None and id_column not in found_set:
         raise _missing(
             source,
@@ -244,25 +240,6 @@ def _image_uri(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
-
-
-class _Rebatcher:
-    """Cuts a stream of rows into lists of exactly ``size`` rows (the last one shorter)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.pending: list[ManifestRow] = []
-
-    def add(self, rows: list[ManifestRow]) -> Iterator[list[ManifestRow]]:
-        self.pending.extend(rows)
-        while len(self.pending) >= self.size:
-            batch, self.pending = self.pending[: self.size], self.pending[self.size :]
-            yield batch
-
-    def finish(self) -> Iterator[list[ManifestRow]]:
-        if self.pending:
-            batch, self.pending = self.pending, []
-            yield batch
 
 
 class _ArrowManifest(Manifest):
@@ -313,13 +290,9 @@ class _CsvManifest(_ArrowManifest):
         self._text_columns = {image_column, *([id_column] if id_column else [])}
         self._include: list[str] = []  # all columns until the header has been checked
         carry_types, self._num_rows = self._scan()
-        super().__init__(
-            location.source, [pa.field(c, carry_types[c]) for c in self.carry_columns], batch_rows
-        )
+        super().__init__(location.source, [pa.field(c, carry_types[c]) for c in self.carry_columns], batch_rows)
         self._column_types = {c: pa.string() for c in self._text_columns}
-        self._column_types.update(
-            {f.name: f.type for f in self.carry_fields if f.name not in self._text_columns}
-        )
+        self._column_types.update({f.name: f.type for f in self.carry_fields if f.name not in self._text_columns})
 
     @contextmanager
     def _reader(
@@ -399,7 +372,8 @@ class _CsvManifest(_ArrowManifest):
         return result, num_rows
 
     def iter_batches(self) -> Iterator[list[ManifestRow]]:
-        rebatcher = _Rebatcher(self.batch_rows)
+        # pyarrow yields blocks of many rows; only ``batch_rows`` of them become Python objects at a time.
+        pending: list[ManifestRow] = []
         start = 0
         with self._reader(self._column_types, strings_can_be_null=False) as reader:
             while True:
@@ -409,10 +383,17 @@ class _CsvManifest(_ArrowManifest):
                     break
                 except pa.ArrowInvalid as exc:
                     raise self._corrupt(exc) from exc
-                rows = self._rows(batch, start)
+                offset = 0
+                while offset < batch.num_rows:
+                    take = min(self.batch_rows - len(pending), batch.num_rows - offset)
+                    pending.extend(self._rows(batch.slice(offset, take), start + offset))
+                    offset += take
+                    if len(pending) >= self.batch_rows:
+                        yield pending
+                        pending = []
                 start += batch.num_rows
-                yield from rebatcher.add(rows)
-        yield from rebatcher.finish()
+        if pending:
+            yield pending
 
     def count_rows(self) -> int:
         return self._num_rows
@@ -458,9 +439,7 @@ class _ParquetManifest(_ArrowManifest):
             self._num_rows = pf.metadata.num_rows
         _check_columns(location.source, schema.names, image_column, id_column, carry_columns)
         fields = [schema.field(c) for c in self.carry_columns]
-        super().__init__(
-            location.source, [pa.field(f.name, f.type, nullable=True) for f in fields], batch_rows
-        )
+        super().__init__(location.source, [pa.field(f.name, f.type, nullable=True) for f in fields], batch_rows)
 
     @contextmanager
     def _open(self) -> Iterator[pq.ParquetFile]:
@@ -566,9 +545,7 @@ class _JsonlManifest(Manifest):
             # Keys may vary from line to line: a column counts as present if any line has it.
             _check_columns(location.source, list(found), image_column, id_column, carry_columns)
         self._num_rows = num_rows
-        super().__init__(
-            location.source, [pa.field(c, _merge_kinds(kinds[c])) for c in self.carry_columns], batch_rows
-        )
+        super().__init__(location.source, [pa.field(c, _merge_kinds(kinds[c])) for c in self.carry_columns], batch_rows)
         self._carry_types = {f.name: f.type for f in self.carry_fields}
 
     def _objects(self) -> Iterator[dict[str, Any]]:
@@ -612,9 +589,7 @@ class _JsonlManifest(Manifest):
             batch.append(
                 ManifestRow(
                     index=index,
-                    record_id=_record_id(
-                        obj.get(self.id_column) if self.id_column else None, index, self.id_column
-                    ),
+                    record_id=_record_id(obj.get(self.id_column) if self.id_column else None, index, self.id_column),
                     image_uri=_image_uri(obj.get(self.image_column)),
                     carried={c: _coerce(obj.get(c), t) for c, t in self._carry_types.items()},
                 )
