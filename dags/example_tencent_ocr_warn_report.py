@@ -1,0 +1,58 @@
+"""Consumer DAG: a warn-code report each time the OCR producer updates its Parquet Asset.
+
+The producer (``example_tencent_ocr_singapore_id_card``) writes
+``$TENCENT_OCR_DEMO_OUTPUT_DIR/singapore_id_cards.parquet`` and emits the Asset below; this DAG
+writes ``warn_report.json``, ``warn_report.md`` and ``warn_rates.png`` to ``$DIR/report/``.
+Heavy libraries are imported inside the task so the file parses in milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from airflow.sdk import DAG, Asset, task
+
+OUTPUT_DIR = os.environ.get("TENCENT_OCR_DEMO_OUTPUT_DIR", "/tmp/tencent_ocr_demo")
+PARQUET_PATH = f"{OUTPUT_DIR}/singapore_id_cards.parquet"
+OCR_ASSET = Asset(f"file://{PARQUET_PATH}")
+
+
+def _parquet_from_events(triggering_asset_events: Any) -> str | None:
+    """The Parquet location named by the latest triggering event of ``OCR_ASSET``, if any."""
+    if not triggering_asset_events:
+        return None
+    try:
+        events = list(triggering_asset_events[OCR_ASSET])
+    except (KeyError, TypeError):
+        return None
+    if not events:
+        return None
+    latest = events[-1]
+    extra = getattr(latest, "extra", None) or {}
+    # A producer may name the exact file (e.g. a versioned one) in the event's extra.
+    for key in ("parquet_uri", "uri", "path"):
+        if isinstance(extra.get(key), str) and extra[key]:
+            return extra[key]
+    return latest.asset.uri
+
+
+with DAG(
+    dag_id="example_tencent_ocr_warn_report",
+    schedule=[OCR_ASSET],
+    catchup=False,
+    tags=["example", "tencent", "ocr"],
+    doc_md=__doc__,
+):
+
+    @task(multiple_outputs=False)  # one XCom holding the whole small report
+    def warn_report(triggering_asset_events: Any = None) -> dict[str, Any]:
+        """Build the report; returns counts and rates only (no personal data) for XCom."""
+        from airflow_provider_tencent_ocr.report import build_warn_report, format_summary
+
+        parquet_uri = _parquet_from_events(triggering_asset_events) or PARQUET_PATH
+        report = build_warn_report(parquet_uri, f"{OUTPUT_DIR}/report")
+        print(format_summary(report))
+        return report
+
+    warn_report()
