@@ -19,22 +19,21 @@ OCR_ASSET = Asset(f"file://{PARQUET_PATH}")
 
 
 def _parquet_from_events(triggering_asset_events: Any) -> str | None:
-    """The Parquet location named by the latest triggering event of ``OCR_ASSET``, if any."""
+    """The Parquet named by the latest triggering event of ``OCR_ASSET``; ``None`` on a manual run."""
     if not triggering_asset_events:
         return None
-    try:
-        events = list(triggering_asset_events[OCR_ASSET])
-    except (KeyError, TypeError):
-        return None
+    events: list[Any] = []
+    for asset in triggering_asset_events:  # match on the URI, whatever name the producer gave it
+        if getattr(asset, "uri", None) == OCR_ASSET.uri:
+            events.extend(triggering_asset_events[asset])
     if not events:
         return None
-    latest = events[-1]
-    extra = getattr(latest, "extra", None) or {}
+    extra = getattr(events[-1], "extra", None) or {}
     # A producer may name the exact file (e.g. a versioned one) in the event's extra.
     for key in ("parquet_uri", "uri", "path"):
         if isinstance(extra.get(key), str) and extra[key]:
             return extra[key]
-    return latest.asset.uri
+    return PARQUET_PATH  # the asset's own file, as a local path
 
 
 with DAG(

@@ -97,7 +97,7 @@ def test_task_uses_the_event_asset_uri(dag, demo_dir):
     asset = Asset(f"file://{demo_dir}/singapore_id_cards.parquet")
     event = SimpleNamespace(asset=SimpleNamespace(uri=asset.uri), extra={})
     report = _report_callable(dag)(triggering_asset_events={asset: [event]})
-    assert report["source"] == asset.uri
+    assert report["source"] == f"{demo_dir}/singapore_id_cards.parquet"
     assert report["warn_rates"][3]["count"] == 1  # -9104 warn_edited
 
 
@@ -106,3 +106,30 @@ def test_manual_run_falls_back_to_the_env_path(dag, demo_dir):
     report = _report_callable(dag)(triggering_asset_events=None)
     assert report["source"] == f"{demo_dir}/singapore_id_cards.parquet"
     assert (report["rows"], report["errors"]) == (3, 1)
+
+
+def test_task_with_airflows_own_event_accessor(dag, demo_dir, tmp_path):
+    """The real ``triggering_asset_events`` mapping, with a producer asset of another name."""
+    import datetime as dt
+
+    from airflow.sdk.api.datamodels._generated import AssetReferenceAssetEventDagRun
+    from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+    versioned = tmp_path / "runs" / "run-1.parquet"
+    _write_parquet(versioned)
+    uri = f"file://{demo_dir}/singapore_id_cards.parquet"
+    event = AssetEventDagRunReferenceResult(
+        asset=AssetReferenceAssetEventDagRun(name="singapore_id_cards", uri=uri, extra={}),
+        extra={"rows": 3, "parquet_uri": str(versioned)},
+        source_task_id="ocr",
+        source_dag_id="example_tencent_ocr_singapore_id_card",
+        source_run_id="manual__1",
+        source_map_index=-1,
+        source_aliases=[],
+        timestamp=dt.datetime.now(dt.UTC),
+    )
+    accessor = TriggeringAssetEventsAccessor.build([event])
+    report = _report_callable(dag)(triggering_asset_events=accessor)
+    assert report["source"] == str(versioned)  # found through the accessor, not the fallback
+    assert report["rows"] == 3
