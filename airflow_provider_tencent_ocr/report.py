@@ -44,7 +44,13 @@ def _read_columns(parquet_uri: str) -> pa.Table:
         return pq.read_table(path, columns=[c for c in _WANTED if c in names])
     from airflow.sdk import ObjectStoragePath
 
-    with ObjectStoragePath(parquet_uri).open("rb") as handle:
+    try:
+        opened = ObjectStoragePath(parquet_uri).open("rb")  # Airflow connections for s3://, gs:// ...
+    except ValueError:  # a scheme Airflow has no filesystem for: plain fsspec
+        import fsspec
+
+        opened = fsspec.open(parquet_uri, "rb").open()
+    with opened as handle:
         parquet = pq.ParquetFile(handle)
         names = set(parquet.schema_arrow.names)
         return parquet.read(columns=[c for c in _WANTED if c in names])
@@ -62,9 +68,7 @@ def _warn_rates(
     counts: dict[str, int] = {}
     if present:
         select = ", ".join(f'count(*) FILTER (WHERE "{c}")' for c in present)
-        counts = dict(
-            zip(present, fetch(f"SELECT {select} FROM ocr WHERE status = 'ok' {where}", params), strict=True)
-        )
+        counts = dict(zip(present, fetch(f"SELECT {select} FROM ocr WHERE status = 'ok' {where}", params), strict=True))
     return [
         {
             "code": code,
@@ -89,8 +93,7 @@ def _compute(table: pa.Table) -> dict[str, Any]:
             return con.execute(sql, params or []).fetchone()
 
         rows, ok, errors = fetch(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'ok'), "
-            "count(*) FILTER (WHERE status = 'error') FROM ocr"
+            "SELECT count(*), count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'error') FROM ocr"
         )
         report: dict[str, Any] = {
             "rows": rows,
@@ -132,9 +135,7 @@ def _compute(table: pa.Table) -> dict[str, Any]:
                 "count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'error') "
                 "FROM ocr GROUP BY kind ORDER BY kind"
             ).fetchall():
-                where, params = (
-                    ("AND id_type IS NULL", []) if kind == "unknown" else ("AND id_type = ?", [kind])
-                )
+                where, params = ("AND id_type IS NULL", []) if kind == "unknown" else ("AND id_type = ?", [kind])
                 by_type.append(
                     {
                         "id_type": kind,
@@ -143,8 +144,7 @@ def _compute(table: pa.Table) -> dict[str, Any]:
                         "errors": n_err,
                         "error_rate": _rate(n_err, n),
                         "warn_rates": {
-                            item["column"]: item["rate"]
-                            for item in _warn_rates(fetch, n_ok, columns, where, params)
+                            item["column"]: item["rate"] for item in _warn_rates(fetch, n_ok, columns, where, params)
                         },
                     }
                 )
@@ -174,9 +174,7 @@ def _markdown(report: dict[str, Any]) -> str:
     ]
     if report["errors_by_code"]:
         lines += ["| error code | count | rate |", "|---|---:|---:|"]
-        lines += [
-            f"| `{e['error_code']}` | {e['count']} | {_pct(e['rate'])} |" for e in report["errors_by_code"]
-        ]
+        lines += [f"| `{e['error_code']}` | {e['count']} | {_pct(e['rate'])} |" for e in report["errors_by_code"]]
     else:
         lines.append("No errors.")
     lines += [
@@ -287,9 +285,7 @@ def format_summary(report: dict[str, Any]) -> str:
     ]
     if report.get("errors_by_code"):
         lines.append(f"{'error code':<48} {'count':>6} {'rate':>7}")
-        lines += [
-            f"{e['error_code']:<48} {e['count']:>6} {_pct(e['rate']):>7}" for e in report["errors_by_code"]
-        ]
+        lines += [f"{e['error_code']:<48} {e['count']:>6} {_pct(e['rate']):>7}" for e in report["errors_by_code"]]
     lines.append(f"{'warning (share of ok rows)':<48} {'count':>6} {'rate':>7}")
     for w in report["warn_rates"]:
         label = f"{w['code']} {w['meaning']}"

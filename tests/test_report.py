@@ -103,9 +103,7 @@ def test_numbers_match_pandas(parquet, tmp_path):
         assert got["ok"] == len(group_ok)
         assert got["errors"] == int((group.status == "error").sum())
         for column in WARN_COLUMNS:
-            expected = (
-                group_ok[column].fillna(False).astype(bool).sum() / len(group_ok) if len(group_ok) else None
-            )
+            expected = group_ok[column].fillna(False).astype(bool).sum() / len(group_ok) if len(group_ok) else None
             assert got["warn_rates"][column] == expected
 
 
@@ -134,9 +132,7 @@ def test_format_summary(parquet, tmp_path):
 
 
 def test_minimal_schema_and_no_ok_rows(tmp_path):
-    table = pa.table(
-        {"status": pa.array(["error", "error"]), "error_code": pa.array(["ImageNotFound", None])}
-    )
+    table = pa.table({"status": pa.array(["error", "error"]), "error_code": pa.array(["ImageNotFound", None])})
     path = tmp_path / "min.parquet"
     pq.write_table(table, path)
     report = build_warn_report(str(path), tmp_path / "r")
@@ -150,10 +146,21 @@ def test_minimal_schema_and_no_ok_rows(tmp_path):
 
 def test_empty_table(tmp_path):
     path = tmp_path / "empty.parquet"
-    schema = pa.schema(
-        [("status", pa.string()), ("error_code", pa.string())] + [(c, pa.bool_()) for c in WARN_COLUMNS]
-    )
+    schema = pa.schema([("status", pa.string()), ("error_code", pa.string())] + [(c, pa.bool_()) for c in WARN_COLUMNS])
     pq.write_table(schema.empty_table(), path)
     report = build_warn_report(str(path), tmp_path / "r")
     assert report["rows"] == 0 and report["error_rate"] is None
     assert all(w["count"] == 0 and w["rate"] is None for w in report["warn_rates"])
+
+
+def test_remote_uri_through_fsspec(tmp_path):
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    with fs.open("/ocr-bucket/cards.parquet", "wb") as handle:
+        pq.write_table(_table(n=20), handle)
+    try:
+        report = build_warn_report("memory://ocr-bucket/cards.parquet", tmp_path / "r")
+    finally:
+        fs.rm("/ocr-bucket/cards.parquet")
+    assert report["rows"] == 20
+    assert report["ok"] + report["errors"] == 20
