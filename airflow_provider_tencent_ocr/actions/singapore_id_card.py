@@ -121,3 +121,12 @@ class SingaporeIdCardResult:
     def warn_flags(self) -> dict[str, bool]:
         """One boolean per documented warn code."""
         return {column: code in self.warn_codes for code, column in WARN_CODES.items()}
+
+
+def result_columns(result: SingaporeIdCardResult) -> dict[str, Any]:
+    """The output columns one successful recognition fills (raw fields, portrait, warn codes)."""
+    columns: dict[str, Any] = {column: getattr(result, column) for column in RESPONSE_FIELDS.values()}
+    columns["photo"] = result.photo
+    columns["warn_codes"] = list(result.warn_codes)
+    columns.update(result.warn_flags())
+    return columns

@@ -1,0 +1,213 @@
+"""TencentOcrSingaporeIdCardOperator: an image manifest in, one analyst-ready Parquet table out.
+
+Thin glue: arguments are templated and checked here, the work happens in ``runner.py``. Nothing
+heavy is imported and nothing is read until ``execute``, so DAG files parse fast.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Asset, BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+PII_MODES = ("plain", "mask", "hash")
+
+
+def output_asset(output: str) -> Asset:
+    """The Asset a run of ``output`` updates.
+
+    A templated output (``.../ds={{ ds }}/cards.parquet``) maps to the folder above its first
+    template, so every run updates the same Asset and the event's ``extra`` names the file.
+    """
+    uri = output
+    if "{{" in uri:
+        uri = posixpath.dirname(uri[: uri.index("{{")]) + "/"
+    if "://" not in uri:
+        uri = "file://" + posixpath.abspath(uri) + ("/" if uri.endswith("/") else "")
+    return Asset(uri)
+
+
+class TencentOcrSingaporeIdCardOperator(BaseOperator):
+    """Run ``RecognizeSingaporeIDCardOCR`` over every row of a manifest and write Parquet.
+
+    :param manifest: path or URI of a CSV, Parquet or JSON Lines manifest (templated).
+    :param images: instead of ``manifest``, a list of image URIs (e.g. from XCom; templated).
+    :param output: path or URI of the Parquet file to write, replaced atomically (templated).
+    :param manifest_format: ``csv``, ``parquet`` or ``jsonl`` when the extension does not say.
+    :param image_column: manifest column holding image URIs.
+    :param id_column: manifest column used as ``record_id`` (default: the row number).
+    :param carry_columns: manifest columns copied into the output after the OCR columns.
+    :param tencentcloud_conn_id: the ``tencentcloud`` connection.
+    :param storage_conn_id: connection for object storage manifests, images and outputs.
+    :param send_as: ``base64`` (read the bytes and send them) or ``url`` (pass http(s) URIs as ImageUrl).
+    :param photo_output: ``none`` (default; the portrait is not even requested), ``inline`` (binary
+        ``photo`` column) or ``files`` (one file per portrait under ``photo_dir``, path in ``photo_path``).
+    :param photo_dir: where ``photo_output="files"`` writes (default: ``photos/`` beside the output).
+    :param pii: ``plain``, ``mask`` or ``hash`` for id_number, ch_name, en_name, address and nric_code.
+    :param pii_key_conn_id: connection whose password is the HMAC key for ``pii="hash"``.
+    :param pii_key_variable: or an Airflow Variable holding that key.
+    :param cache: result cache location (default: ``<output>.ocr-cache.sqlite``); ``"none"`` disables it.
+    :param max_requests_per_second: client-side limit shared by all workers (API limit: 20).
+    :param max_in_flight: concurrent requests.
+    :param max_attempts: attempts per image for retryable errors (throttling, 5xx, timeouts...).
+    :param max_error_rate: fail the task (after writing the output) above this share of error rows.
+    :param batch_rows: manifest rows read and written per batch (bounds memory).
+    """
+
+    template_fields: Sequence[str] = (
+        "manifest",
+        "images",
+        "output_uri",
+        "manifest_format",
+        "image_column",
+        "id_column",
+        "carry_columns",
+        "tencentcloud_conn_id",
+        "storage_conn_id",
+        "photo_dir",
+        "cache",
+        "pii_key_conn_id",
+        "pii_key_variable",
+    )
+    ui_color = "#00a3ff"
+
+    def __init__(
+        self,
+        *,
+        output: str,
+        manifest: str | None = None,
+        images: list[str] | str | None = None,
+        manifest_format: str | None = None,
+        image_column: str = "image_uri",
+        id_column: str | None = None,
+        carry_columns: Sequence[str] = (),
+        tencentcloud_conn_id: str = "tencentcloud_default",
+        storage_conn_id: str | None = None,
+        send_as: str = "base64",
+        photo_output: str = "none",
+        photo_dir: str | None = None,
+        pii: str = "plain",
+        pii_key_conn_id: str | None = None,
+        pii_key_variable: str | None = None,
+        cache: str | None = None,
+        max_requests_per_second: float = 20.0,
+        max_in_flight: int = 16,
+        max_attempts: int = 5,
+        max_error_rate: float | None = None,
+        batch_rows: int = 5000,
+        progress_interval: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        if (manifest is None) == (images is None):
+            raise ValueError("give exactly one of manifest= (a file) or images= (a list of image URIs)")
+        if send_as not in ("base64", "url"):
+            raise ValueError(f"send_as must be 'base64' or 'url', not {send_as!r}")
+        if photo_output not in ("none", "inline", "files"):
+            raise ValueError(f"photo_output must be 'none', 'inline' or 'files', not {photo_output!r}")
+        if pii not in PII_MODES:
+            raise ValueError(f"pii must be one of {PII_MODES}, not {pii!r}")
+        if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
+            raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
+        if "outlets" not in kwargs:
+            kwargs["outlets"] = [output_asset(output)]
+        super().__init__(**kwargs)
+        # BaseOperator.output is the XComArg of this task: the argument is stored as output_uri.
+        self.output_uri = output
+        self.manifest = manifest
+        self.images = images
+        self.manifest_format = manifest_format
+        self.image_column = image_column
+        self.id_column = id_column
+        self.carry_columns = carry_columns
+        self.tencentcloud_conn_id = tencentcloud_conn_id
+        self.storage_conn_id = storage_conn_id
+        self.send_as = send_as
+        self.photo_output = photo_output
+        self.photo_dir = photo_dir
+        self.pii = pii
+        self.pii_key_conn_id = pii_key_conn_id
+        self.pii_key_variable = pii_key_variable
+        self.cache = cache
+        self.max_requests_per_second = max_requests_per_second
+        self.max_in_flight = max_in_flight
+        self.max_attempts = max_attempts
+        self.max_error_rate = max_error_rate
+        self.batch_rows = batch_rows
+        self.progress_interval = progress_interval
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_tencent_ocr.cache import ResultCache, default_cache_uri
+        from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+        from airflow_provider_tencent_ocr.manifest import manifest_from_images, open_manifest
+        from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
+        from airflow_provider_tencent_ocr.pii import PiiProtector, resolve_hmac_key
+        from airflow_provider_tencent_ocr.postprocess import build_row_transform, default_photo_dir
+        from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+
+        if self.manifest is not None:
+            manifest = open_manifest(
+                self.manifest,
+                manifest_format=self.manifest_format,
+                image_column=self.image_column,
+                id_column=self.id_column,
+                carry_columns=list(self.carry_columns or ()),
+                batch_rows=self.batch_rows,
+                storage_conn_id=self.storage_conn_id,
+            )
+        else:
+            images = [self.images] if isinstance(self.images, str) else list(self.images or [])
+            manifest = manifest_from_images(images, batch_rows=self.batch_rows)
+        schema = output_schema(manifest.carry_fields)
+
+        key = None
+        if self.pii == "hash":
+            key = resolve_hmac_key(conn_id=self.pii_key_conn_id) if self.pii_key_conn_id else None
+            key = key or resolve_hmac_key(variable=self.pii_key_variable)
+        transform = build_row_transform(
+            protector=PiiProtector(self.pii, key),
+            photo_output=self.photo_output,  # type: ignore[arg-type]
+            photo_dir=self.photo_dir or default_photo_dir(self.output_uri),
+            storage_conn_id=self.storage_conn_id,
+        )
+        options = RunOptions(
+            send_as=self.send_as,  # type: ignore[arg-type]
+            return_head_image=self.photo_output != "none",
+            max_requests_per_second=self.max_requests_per_second,
+            max_in_flight=self.max_in_flight,
+            max_attempts=self.max_attempts,
+            max_error_rate=self.max_error_rate,
+            progress_interval=self.progress_interval,
+            storage_conn_id=self.storage_conn_id,
+        )
+        cache = None
+        if str(self.cache).lower() != "none":
+            cache = ResultCache(self.cache or default_cache_uri(self.output_uri), storage_conn_id=self.storage_conn_id)
+        hook = TencentOcrHook(self.tencentcloud_conn_id)
+        runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
+        self.log.info("OCR of %s into %s", manifest.source, self.output_uri)
+        try:
+            with ParquetOutputWriter(self.output_uri, schema, storage_conn_id=self.storage_conn_id) as writer:
+                summary = runner.run(manifest, writer, output=self.output_uri)
+        finally:
+            if cache is not None:
+                cache.close()
+        result = summary.to_dict()
+        self.log.info(
+            "Wrote %d rows (%d ok, %d errors; %d API calls, %d from cache) to %s",
+            summary.rows,
+            summary.ok,
+            summary.errors,
+            summary.api_calls,
+            summary.cache_hits,
+            self.output_uri,
+        )
+        for asset in self.outlets:
+            if isinstance(asset, Asset):
+                context["outlet_events"][asset].extra = {"uri": self.output_uri, "rows": summary.rows}
+        runner.check_error_rate(summary)
+        return result
