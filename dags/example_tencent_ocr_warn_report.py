@@ -9,13 +9,15 @@ Heavy libraries are imported inside the task so the file parses in milliseconds.
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any
 
 from airflow.sdk import DAG, Asset, task
 
 OUTPUT_DIR = os.environ.get("TENCENT_OCR_DEMO_OUTPUT_DIR", "/tmp/tencent_ocr_demo")
 PARQUET_PATH = f"{OUTPUT_DIR}/singapore_id_cards.parquet"
-OCR_ASSET = Asset(f"file://{PARQUET_PATH}")
+# Same normalisation as the operator's output_asset(), so both DAGs name the same Asset.
+OCR_ASSET = Asset("file://" + posixpath.abspath(PARQUET_PATH))
 
 
 def _parquet_from_events(triggering_asset_events: Any) -> str | None:

@@ -133,3 +133,16 @@ def test_task_with_airflows_own_event_accessor(dag, demo_dir, tmp_path):
     report = _report_callable(dag)(triggering_asset_events=accessor)
     assert report["source"] == str(versioned)  # found through the accessor, not the fallback
     assert report["rows"] == 3
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/./"])
+def test_consumer_asset_is_the_producers_output_asset(tmp_path, monkeypatch, suffix):
+    operator = pytest.importorskip("airflow_provider_tencent_ocr.operators.singapore_id_card")
+    from airflow.dag_processing.dagbag import DagBag
+
+    demo = f"{tmp_path / 'demo'}{suffix}"
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    monkeypatch.setenv("TENCENT_OCR_DEMO_OUTPUT_DIR", demo)
+    dag = DagBag(dag_folder=str(DAG_FILE)).dags[DAG_ID]
+    produced = operator.output_asset(f"{demo}/singapore_id_cards.parquet")
+    assert [asset.uri for asset in dag.timetable.asset_condition.objects] == [produced.uri]
