@@ -1,0 +1,107 @@
+"""LocalRecogniser: real offline OCR behind the emulator, on a pool of processes.
+
+Each worker process loads the model once; ``recognise`` only submits the image and waits, so the
+emulator's handler threads can call it concurrently without a lock, and every core is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from airflow_provider_tencent_ocr.emulator.recognisers import Recognition, RecognitionFailed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back (plain data: exceptions with custom arguments do not pickle)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    warn_codes: list[int] = field(default_factory=list)
+    photo: bytes | None = None
+    error: tuple[str, str] | None = None
+    side: str | None = None
+    measures: dict[str, float] = field(default_factory=dict)
+
+
+def analyse(image: bytes, return_head_image: bool = False, threads: int = 1) -> Outcome:
+    """Decode, OCR, parse and judge one image (runs inside a worker process)."""
+    import cv2
+
+    from airflow_provider_tencent_ocr.emulator.local_engine import ocr, parse, quality
+
+    bgr = ocr.decode(image)
+    if bgr is None:
+        return Outcome(error=("FailedOperation.ImageDecodeFailed", "The image could not be decoded."))
+    lines = ocr.read_lines(bgr, threads)
+    parsed = parse.parse_lines(lines)
+    if parsed.side is None:
+        return Outcome(error=("FailedOperation.ImageNoIdCard", "No ID card found in the image."))
+    measures = quality.measure(bgr, lines)
+    photo = None
+    if return_head_image and parsed.photo_box is not None:
+        x0, y0, x1, y1 = parsed.photo_box
+        crop = bgr[y0:y1, x0:x1]
+        if crop.size:
+            ok, buf = cv2.imencode(".jpg", crop)
+            photo = buf.tobytes() if ok else None
+    return Outcome(
+        fields=parsed.fields,
+        warn_codes=quality.warn_codes(measures, parsed),
+        photo=photo,
+        side=parsed.side,
+        measures=vars(measures).copy(),
+    )
+
+
+def _warm_up() -> None:
+    from airflow_provider_tencent_ocr.emulator.local_engine import ocr
+
+    ocr.engine()
+
+
+class LocalRecogniser:
+    """Reads the card image with rapidocr's bundled PP-OCR models (``pip install ...[local]``).
+
+    ``workers`` processes (default: one per core) each hold one model. ``warm=True`` loads the
+    models now instead of on the first image.
+    """
+
+    name = "local"
+
+    def __init__(self, *, workers: int | None = None, warm: bool = False) -> None:
+        from airflow_provider_tencent_ocr.emulator.local_engine import ocr
+
+        ocr.require()
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        # spawn: the emulator forks from a threaded server, and fork + threads can deadlock.
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+        )
+        if warm:
+            self.warm_up()
+
+    def warm_up(self) -> None:
+        """Start every worker and load its model (the first recognitions are then not slow)."""
+        futures = [self._pool.submit(os.getpid) for _ in range(self.workers * 2)]
+        for future in futures:
+            future.result()
+
+    def submit(self, image: bytes, *, return_head_image: bool = False) -> Future[Outcome]:
+        """Queue one image; the future's result is the worker's :class:`Outcome`."""
+        return self._pool.submit(analyse, image, return_head_image)
+
+    def recognise(self, image: bytes, *, return_head_image: bool) -> Recognition:
+        outcome = self.submit(image, return_head_image=return_head_image).result()
+        if outcome.error is not None:
+            raise RecognitionFailed(*outcome.error)
+        log.debug("local OCR: side=%s warn=%s", outcome.side, outcome.warn_codes)
+        return Recognition(fields=dict(outcome.fields), warn_codes=list(outcome.warn_codes), photo=outcome.photo)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

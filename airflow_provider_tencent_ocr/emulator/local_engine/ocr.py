@@ -1,0 +1,61 @@
+"""The rapidocr wrapper: one model per process, loaded once, images in, :class:`OcrLine` out.
+
+rapidocr is pinned to 3.10.0 because its default PP-OCR models (Chinese + English) ship inside
+the wheel; any other model, language or version would download at run time, which fails offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine
+
+INSTALL_HINT = "the local OCR engine needs its extra: pip install 'airflow-provider-tencent-ocr[local]'"
+
+_ENGINE: Any = None
+
+
+def require() -> None:
+    """Fail early, with the install command, when the extra is missing."""
+    import importlib.util
+
+    for module in ("rapidocr", "onnxruntime", "cv2"):
+        if importlib.util.find_spec(module) is None:
+            raise ImportError(f"{module} is not installed; {INSTALL_HINT}")
+
+
+def engine(threads: int = 1) -> Any:
+    """This process's RapidOCR instance (default bundled models, no download, quiet logs)."""
+    global _ENGINE
+    if _ENGINE is None:
+        try:
+            from rapidocr import RapidOCR
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(INSTALL_HINT) from exc
+        _ENGINE = RapidOCR(
+            params={
+                "Global.log_level": "warning",
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
+    return _ENGINE
+
+
+def decode(image: bytes) -> Any:
+    """Image bytes -> BGR array (None when they do not decode)."""
+    import cv2
+    import numpy as np
+
+    return cv2.imdecode(np.frombuffer(image, dtype=np.uint8), cv2.IMREAD_COLOR)
+
+
+def read_lines(bgr: Any, threads: int = 1) -> list[OcrLine]:
+    """Detected and recognised text lines of a BGR image."""
+    result = engine(threads)(bgr)
+    if result is None or getattr(result, "txts", None) is None or result.boxes is None:
+        return []
+    return [
+        OcrLine(str(text), tuple((float(x), float(y)) for x, y in box), float(score))  # type: ignore[arg-type]
+        for box, text, score in zip(result.boxes, result.txts, result.scores, strict=False)
+    ]

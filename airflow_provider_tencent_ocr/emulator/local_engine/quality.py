@@ -1,0 +1,130 @@
+"""Image heuristics -> the action's warn codes, measured where the card is (around its text).
+
+-9108 blurry: little high-frequency energy in the text boxes (Laplacian variance, normalised by
+the text's contrast and scaled to a fixed text height, so resolution and ink do not matter).
+-9102 photocopy: the card area has almost no chroma. -9107 reflective: a saturated, colourless
+blob brighter than the card. -9101 covered: a card was read but required fields are missing.
+-9103 (screen recapture) and -9104 (edited) cannot be judged offline and are never emitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine
+from airflow_provider_tencent_ocr.emulator.local_engine.parse import ParsedCard
+
+# Thresholds, calibrated on generated cards (benchmarks/accuracy.py measures the result).
+SHARPNESS_MIN = 0.25
+CHROMA_MIN = 1.5
+GLARE_MIN_FRACTION = 0.002
+GLARE_MAX_FRACTION = 0.25
+GLARE_LEVEL = 250
+TEXT_HEIGHT = 32
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The raw measures behind the warn codes (logged and benchmarked, never personal)."""
+
+    sharpness: float
+    chroma: float
+    glare_fraction: float
+    brightness: float
+
+
+def card_region(shape: tuple[int, ...], lines: list[OcrLine]) -> tuple[int, int, int, int]:
+    """Bounding box of the text, widened to take in the portrait / thumbprint beside it."""
+    h, w = shape[:2]
+    if not lines:
+        return 0, 0, w, h
+    x0, x1 = min(ln.left for ln in lines), max(ln.right for ln in lines)
+    y0, y1 = min(ln.top for ln in lines), max(ln.bottom for ln in lines)
+    bw, bh = x1 - x0, y1 - y0
+    return (
+        int(max(0, x0 - 0.35 * bw)),
+        int(max(0, y0 - 0.1 * bh)),
+        int(min(w, x1 + 0.1 * bw)),
+        int(min(h, y1 + 0.1 * bh)),
+    )
+
+
+def sharpness(gray: Any, lines: list[OcrLine]) -> float:
+    """Median over text boxes of var(Laplacian) / var(intensity), at a fixed text height."""
+    import cv2
+    import numpy as np
+
+    values = []
+    for ln in lines:
+        x0, y0, x1, y1 = int(max(0, ln.left)), int(max(0, ln.top)), int(ln.right), int(ln.bottom)
+        crop = gray[y0:y1, x0:x1]
+        if crop.shape[0] < 8 or crop.shape[1] < 8:
+            continue
+        scale = TEXT_HEIGHT / crop.shape[0]
+        crop = cv2.resize(crop, (max(8, int(crop.shape[1] * scale)), TEXT_HEIGHT), interpolation=cv2.INTER_AREA)
+        crop = crop.astype(np.float32)
+        contrast = float(crop.var())
+        if contrast < 25:
+            continue
+        values.append(float(cv2.Laplacian(crop, cv2.CV_32F).var()) / contrast)
+    return float(np.median(values)) if values else 0.0
+
+
+def chroma(bgr: Any, region: tuple[int, int, int, int]) -> float:
+    """Median colourfulness (Lab a*b* distance from grey) of the card area."""
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = region
+    lab = cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2LAB).astype(np.float32)
+    if lab.size == 0:
+        return 0.0
+    return float(np.median(np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)))
+
+
+def glare(bgr: Any, region: tuple[int, int, int, int]) -> tuple[float, float]:
+    """(largest blown-out colourless blob as a fraction of the card area, card brightness)."""
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = region
+    crop = bgr[y0:y1, x0:x1]
+    if crop.size == 0:
+        return 0.0, 0.0
+    hi, lo = crop.max(axis=2), crop.min(axis=2)
+    mask = ((hi >= GLARE_LEVEL) & (hi.astype(np.int16) - lo < 24)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    return largest / float(mask.size), float(np.median(gray))
+
+
+def measure(bgr: Any, lines: list[OcrLine]) -> Quality:
+    """All measures for one image."""
+    import cv2
+
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    region = card_region(bgr.shape, lines)
+    fraction, brightness = glare(bgr, region)
+    return Quality(
+        sharpness=sharpness(gray, lines),
+        chroma=chroma(bgr, region),
+        glare_fraction=fraction,
+        brightness=brightness,
+    )
+
+
+def warn_codes(quality: Quality, parsed: ParsedCard) -> list[int]:
+    """The warn codes the measures and the parse call for, in the documented order."""
+    codes = []
+    if parsed.side is not None and parsed.missing:
+        codes.append(-9101)
+    if quality.chroma < CHROMA_MIN:
+        codes.append(-9102)
+    if GLARE_MIN_FRACTION <= quality.glare_fraction <= GLARE_MAX_FRACTION and quality.brightness < GLARE_LEVEL - 5:
+        codes.append(-9107)
+    if quality.sharpness < SHARPNESS_MIN:
+        codes.append(-9108)
+    return codes
