@@ -188,7 +188,11 @@ def _sanitise(message: str) -> str:
 def _missing(source: str, kind: str, missing: Sequence[str], found: Sequence[str], hint: str) -> ManifestError:
     names = ", ".join(repr(m) for m in missing)
     found_text = ", ".join(repr(f) for f in found) if found else "(none)"
-    return ManifestError(f"manifest {source!r} has no {kind} {names}; columns found: {found_text}. {hint}")
+    # Near misses (case, stray spaces) are the usual cause: point at them.
+    by_key = {str(f).strip().lower(): f for f in found}
+    near = [f"{by_key[m.strip().lower()]!r} for {m!r}" for m in missing if m.strip().lower() in by_key]
+    near_text = f" Did you mean {', '.join(near)}?" if near else ""
+    return ManifestError(f"manifest {source!r} has no {kind} {names}; columns found: {found_text}.{near_text} {hint}")
 
 
 def _check_columns(

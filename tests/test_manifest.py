@@ -197,6 +197,13 @@ def test_missing_id_and_carry_columns_name_file_and_found_columns(tmp_path, fmt)
         open_manifest(source, carry_columns=["ref", "branch", "team"])
 
 
+def test_near_miss_column_names_are_pointed_out(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("ID, Image_URI \n1,a.png\n")
+    with pytest.raises(ManifestError, match=r"Did you mean ' Image_URI ' for 'image_uri'\?"):
+        open_manifest(str(path))
+
+
 def test_missing_file_names_the_path(tmp_path):
     missing = tmp_path / "nope.csv"
     with pytest.raises(ManifestError, match="nope.csv.*does not exist"):
