@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -164,6 +167,13 @@ class OcrRunner:
         started = time.monotonic()
         summary = RunSummary(output=output)
         total = manifest.count_rows()
+        durable = self.cache
+        scratch = None
+        if durable is None:
+            # Without a cache, identical images in rows that are not in flight together would be
+            # billed again: dedupe within the run through a throwaway cache on disk (bounded memory).
+            scratch = tempfile.mkdtemp(prefix="tencent-ocr-run-")
+            self.cache = ResultCache(os.path.join(scratch, "dedup.sqlite"))
         stop_progress = threading.Event()
         reporter = threading.Thread(target=self._report, args=(total, started, stop_progress), daemon=True)
         reporter.start()
@@ -179,10 +189,15 @@ class OcrRunner:
         finally:
             stop_progress.set()
             reporter.join(timeout=5)
+            if scratch is not None:
+                assert self.cache is not None
+                self.cache.close()
+                self.cache = durable
+                shutil.rmtree(scratch, ignore_errors=True)
         summary.api_calls = self._calls
         summary.seconds = time.monotonic() - started
         if self._fatal_error is not None:
-            raise RunAborted(self._fatal_error, self._obtained, self.cache.uri if self.cache else None)
+            raise RunAborted(self._fatal_error, self._obtained, durable.uri if durable else None)
         return summary
 
     def check_error_rate(self, summary: RunSummary) -> None:
