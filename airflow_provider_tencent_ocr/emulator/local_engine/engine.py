@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -27,10 +28,18 @@ class Outcome:
     error: tuple[str, str] | None = None
     side: str | None = None
     measures: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 def analyse(image: bytes, return_head_image: bool = False, threads: int = 1) -> Outcome:
     """Decode, OCR, parse and judge one image (runs inside a worker process)."""
+    started = time.perf_counter()
+    outcome = _analyse(image, return_head_image, threads)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _analyse(image: bytes, return_head_image: bool, threads: int) -> Outcome:
     import cv2
 
     from airflow_provider_tencent_ocr.emulator.local_engine import ocr, parse, quality
@@ -40,6 +49,8 @@ def analyse(image: bytes, return_head_image: bool = False, threads: int = 1) -> 
         return Outcome(error=("FailedOperation.ImageDecodeFailed", "The image could not be decoded."))
     lines = ocr.read_lines(bgr, threads)
     parsed = parse.parse_lines(lines)
+    if parsed.sex_probe is not None:
+        parsed = parse.with_sex(parsed, ocr.read_crop(bgr, parsed.sex_probe, threads))
     if parsed.side is None:
         return Outcome(error=("FailedOperation.ImageNoIdCard", "No ID card found in the image."))
     measures = quality.measure(bgr, lines)

@@ -59,3 +59,13 @@ def read_lines(bgr: Any, threads: int = 1) -> list[OcrLine]:
         OcrLine(str(text), tuple((float(x), float(y)) for x, y in box), float(score))  # type: ignore[arg-type]
         for box, text, score in zip(result.boxes, result.txts, result.scores, strict=False)
     ]
+
+
+def read_crop(bgr: Any, box: tuple[int, int, int, int], threads: int = 1) -> str:
+    """Recognition only (no detection) of one region: a second look at a value the detector missed."""
+    x0, y0, x1, y1 = box
+    crop = bgr[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    if crop.size == 0:
+        return ""
+    result = engine(threads)(crop, use_det=False, use_cls=False, use_rec=True)
+    return " ".join(str(t) for t in (getattr(result, "txts", None) or ()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -39,13 +40,19 @@ _DIGIT = {
 }
 _CHECK = {
     "0": "DOQU", "1": "IJLT", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B", "$": "S",
-    "O": "DQU", "V": "U", "H": "HN",
+    "O": "DQU", "V": "U", "H": "HN", "L": "I",
 }
 _TO_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "$": "S", "|": "I"})
 _TO_DIGIT = str.maketrans(_DIGIT)
 _DATE = re.compile(r"(\d{2})\s*[-./]\s*(\d{2})\s*[-./]\s*(\d{4})")
 _POSTCODE = re.compile(r"SINGAPORE\s*(\d{6})\b")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# Singapore prints Chinese names in simplified characters; the model sometimes answers with the
+# traditional form of a common surname or name character.
+_SIMPLIFIED = str.maketrans(
+    "黃陳張劉許鄭楊葉吳郭潘莊蘇謝羅盧鍾馮韓傑偉麗華強紅鳳龍進義俊賢慧玲倫",
+    "黄陈张刘许郑杨叶吴郭潘庄苏谢罗卢钟冯韩杰伟丽华强红凤龙进义俊贤慧玲伦",
+)
 
 
 @dataclass
@@ -57,6 +64,7 @@ class ParsedCard:
     missing: list[str] = field(default_factory=list)
     labels_found: list[str] = field(default_factory=list)
     photo_box: tuple[int, int, int, int] | None = None
+    sex_probe: tuple[int, int, int, int] | None = None  # where to re-read an undetected "Sex" value
 
 
 def norm(text: str) -> str:
@@ -69,13 +77,11 @@ def match_labels(text: str, labels: dict[str, str] | tuple[str, ...]) -> list[st
     n = norm(text)
     if not n or text.strip().isupper() and len(n) > 4 and "no" not in n:
         return []  # values are upper case; labels are not (the short "Sex"/"Name" may be)
-    found = []
-    for label in labels:
-        if n == label or difflib.SequenceMatcher(None, n, label).ratio() >= 0.8:
-            return [label]
-        if label in n:
-            found.append(label)
-    return found
+    found = sorted((label for label in labels if label in n), key=n.index)
+    if found:
+        return found
+    best = max(labels, key=lambda label: difflib.SequenceMatcher(None, n, label).ratio())
+    return [best] if difflib.SequenceMatcher(None, n, best).ratio() >= 0.8 else []
 
 
 def deskew(lines: list[OcrLine]) -> list[OcrLine]:
@@ -153,7 +159,7 @@ def clean_latin(text: str) -> str:
 
 
 def clean_cjk(text: str) -> str:
-    return "".join(_CJK.findall(text))
+    return "".join(_CJK.findall(text)).translate(_SIMPLIFIED)
 
 
 def is_cjk(text: str) -> bool:
@@ -281,29 +287,58 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
         split = date_line.cy if date_line is not None else float("inf")
         column = [i for i in r.column(x0) if lines[i].cy > top]
         above = [i for i in column if lines[i].cy < split]
-        latin = [i for i in above if not is_cjk(lines[i].text) and clean_latin(lines[i].text)]
+        latin = [i for i in above if _is_value(lines[i].text)]
         if "ChName" not in fields:
             for i in above:
                 if is_cjk(lines[i].text) and (not latin or lines[i].cy > lines[latin[0]].cy):
                     fields["ChName"] = clean_cjk(r.take(i).text)  # type: ignore[union-attr]
                     break
-        if "EnName" not in fields and latin and "name" not in r.labels:
+        if "EnName" not in fields and latin:
             fields["EnName"] = clean_latin(r.take(latin.pop(0)).text)  # type: ignore[union-attr]
-        if "Race" not in fields and latin and "race" not in r.labels and "EnName" in fields:
+        if "Race" not in fields and latin and "EnName" in fields:
             fields["Race"] = clean_latin(r.take(latin[-1]).text)  # type: ignore[union-attr]
-        below = [i for i in column if lines[i].cy > split and r.free(i)]
-        if "CountryOfBirth" not in fields and below and "countryplaceofbirth" not in r.labels:
+        below = [i for i in column if lines[i].cy > split and r.free(i) and _is_value(lines[i].text)]
+        if "CountryOfBirth" not in fields and below:
             fields["CountryOfBirth"] = clean_latin(r.take(below[0]).text)  # type: ignore[union-attr]
 
     fields = {k: v for k, v in fields.items() if v}
     missing = [k for k in FRONT_REQUIRED if k not in fields]
+    probe = None
+    if "Sex" in missing and date_line is not None:
+        probe = sex_probe_box(original[lines.index(date_line)])
     return ParsedCard(
         side="front",
         fields=fields,
         missing=missing,
         labels_found=sorted(r.labels),
         photo_box=_photo_box(original, lines, r, date_line),
+        sex_probe=probe,
     )
+
+
+def _is_value(text: str) -> bool:
+    """Values are printed in capitals; labels ("Date of birth") are not."""
+    return not is_cjk(text) and bool(clean_latin(text)) and sum(c.islower() for c in text) <= 1
+
+
+def sex_probe_box(date_line: OcrLine) -> tuple[int, int, int, int]:
+    """The single letter M/F is the one value the detector may miss (blur): it stands on the
+    date of birth's row, a few character widths right of it, along the row's slope."""
+    h = date_line.height
+    (_, _), (x1, y1), (x2, y2), _ = date_line.box
+    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+    cy = my + math.tan(date_line.angle) * 3.8 * h
+    return int(max(0, mx + 0.3 * h)), int(max(0, cy - 0.85 * h)), int(mx + 7.3 * h), int(cy + 0.85 * h)
+
+
+def with_sex(parsed: ParsedCard, text: str) -> ParsedCard:
+    """The parse completed by a re-read of the probe box."""
+    sex = parse_sex(text)
+    if not sex:
+        return parsed
+    fields = {**parsed.fields, "Sex": sex}
+    missing = [k for k in parsed.missing if k != "Sex"]
+    return ParsedCard(parsed.side, fields, missing, parsed.labels_found, parsed.photo_box, None)
 
 
 def _photo_box(original: list[OcrLine], lines: list[OcrLine], r: _Reader, date_line: OcrLine | None) -> (

@@ -43,10 +43,10 @@ def card_region(shape: tuple[int, ...], lines: list[OcrLine]) -> tuple[int, int,
     y0, y1 = min(ln.top for ln in lines), max(ln.bottom for ln in lines)
     bw, bh = x1 - x0, y1 - y0
     return (
-        int(max(0, x0 - 0.35 * bw)),
-        int(max(0, y0 - 0.1 * bh)),
-        int(min(w, x1 + 0.1 * bw)),
-        int(min(h, y1 + 0.1 * bh)),
+        int(max(0, x0 - 0.45 * bw)),
+        int(max(0, y0 - 0.25 * bh)),
+        int(min(w, x1 + 0.3 * bw)),
+        int(min(h, y1 + 0.15 * bh)),
     )
 
 

@@ -1,0 +1,123 @@
+"""The synthetic card generator: truth manifest shape, valid IDs, determinism, fixture table."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_tencent_ocr import nric
+from airflow_provider_tencent_ocr.actions.singapore_id_card import RESPONSE_FIELDS
+from airflow_provider_tencent_ocr.emulator import cards
+
+pytest.importorskip("PIL")
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return cards.generate_cards(tmp_path_factory.mktemp("cards"), 24, 7, degraded_fraction=0.5, back_fraction=0.3)
+
+
+@pytest.fixture(scope="module")
+def rows(manifest: Path) -> list[dict[str, str]]:
+    with manifest.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_manifest_columns_in_order(manifest: Path) -> None:
+    header = manifest.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header == [
+        "record_id", "image_uri", "side", "degradations", "expected_warn_codes",
+        *(f"truth_{column}" for column in RESPONSE_FIELDS.values()),
+    ]
+    assert manifest.name == "manifest.csv"
+
+
+def test_rows_point_at_real_images(rows: list[dict[str, str]]) -> None:
+    assert len(rows) == 24 and len({r["record_id"] for r in rows}) == 24
+    for row in rows:
+        path = Path(row["image_uri"])
+        assert path.is_absolute() and path.is_file()
+        assert path.read_bytes()[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb")
+
+
+def test_front_and_back_carry_their_own_fields(rows: list[dict[str, str]]) -> None:
+    sides = {r["side"] for r in rows}
+    assert sides == {"front", "back"}
+    for row in rows:
+        if row["side"] == "front":
+            assert row["truth_address"] == row["truth_post_code"] == row["truth_date_of_issue"] == ""
+            assert row["truth_en_name"] and row["truth_id_number"]
+        else:
+            assert row["truth_en_name"] == row["truth_id_number"] == ""
+            assert row["truth_address"].endswith("SINGAPORE " + row["truth_post_code"])
+            assert len(row["truth_post_code"]) == 6 and row["truth_post_code"].isdigit()
+
+
+def test_ids_have_valid_check_letters(rows: list[dict[str, str]]) -> None:
+    ids = [r["truth_id_number"] or r["truth_nric_code"] for r in rows]
+    ids = [i for i in ids if i]
+    assert ids and all(nric.is_valid(i) for i in ids)
+
+
+def test_dates_sex_and_names_as_printed(rows: list[dict[str, str]]) -> None:
+    for row in rows:
+        for column in ("truth_birthday", "truth_date_of_issue"):
+            if row[column]:
+                day, month, year = row[column].split("-")
+                assert len(day) == 2 and len(month) == 2 and len(year) == 4
+        if row["side"] == "front":
+            assert row["truth_sex"] in ("M", "F", "")
+            assert row["truth_en_name"] == row["truth_en_name"].upper()
+            assert row["truth_race"] == row["truth_race"].upper()
+
+
+def test_degradations_and_expected_warn_codes_agree(rows: list[dict[str, str]]) -> None:
+    assert any(r["degradations"] for r in rows) and any(not r["degradations"] for r in rows)
+    for row in rows:
+        names = [d for d in row["degradations"].split(";") if d]
+        assert set(names) <= set(cards.DEGRADATIONS)
+        expected = sorted({cards.DEGRADATIONS[d] for d in names} - {None})
+        assert cards.expected_warn_codes(row) == expected
+
+
+def test_same_seed_same_cards_other_seed_other_cards(tmp_path: Path, rows: list[dict[str, str]]) -> None:
+    again = cards.read_manifest(cards.generate_cards(tmp_path / "a", 24, 7, degraded_fraction=0.5, back_fraction=0.3))
+    strip = [{k: v for k, v in r.items() if k != "image_uri"} for r in rows]
+    assert [{k: v for k, v in r.items() if k != "image_uri"} for r in again] == strip
+    assert [Path(r["image_uri"]).read_bytes() for r in again] == [Path(r["image_uri"]).read_bytes() for r in rows]
+    other = cards.read_manifest(cards.generate_cards(tmp_path / "b", 24, 8, degraded_fraction=0.5, back_fraction=0.3))
+    assert [r["truth_id_number"] for r in other] != [r["truth_id_number"] for r in rows]
+
+
+def test_clean_only_and_names_with_and_without_chinese(tmp_path: Path) -> None:
+    rows = cards.read_manifest(cards.generate_cards(tmp_path, 40, 3, degraded_fraction=0.0, back_fraction=0.0))
+    assert all(not r["degradations"] and not r["expected_warn_codes"] for r in rows)
+    assert any(r["truth_ch_name"] for r in rows) and any(not r["truth_ch_name"] for r in rows)
+    assert {r["truth_race"] for r in rows} >= {"CHINESE", "MALAY", "INDIAN"}
+
+
+def test_fixture_table_keys_images_by_sha256(manifest: Path, rows: list[dict[str, str]]) -> None:
+    table = cards.fixture_table(manifest)
+    assert len(table) == len(rows)
+    for row in rows:
+        entry = table[hashlib.sha256(Path(row["image_uri"]).read_bytes()).hexdigest()]
+        assert all(entry["Fields"].values())  # only the non-empty fields
+        if row["side"] == "front":
+            assert entry["Fields"]["ID"] == row["truth_id_number"]
+        assert entry["WarnCardInfos"] == cards.expected_warn_codes(row)
+
+
+def test_parquet_manifest(tmp_path: Path) -> None:
+    manifest = cards.generate_cards(tmp_path, 3, 1, manifest_format="parquet")
+    assert manifest.name == "manifest.parquet"
+    rows = cards.read_manifest(manifest)
+    assert len(rows) == 3 and list(rows[0]) == cards.MANIFEST_COLUMNS
+    assert len(cards.fixture_table(manifest)) == 3
+
+
+def test_cli_writes_the_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cards.main(["--out", str(tmp_path), "--n", "2", "--seed", "5", "--clean-only"]) == 0
+    assert Path(capsys.readouterr().out.strip()) == tmp_path / "manifest.csv"

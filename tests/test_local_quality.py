@@ -1,0 +1,104 @@
+"""The warn-code heuristics on small drawn images and stored OCR lines (no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_tencent_ocr.emulator.local_engine import parse, quality
+from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine, load_fixture
+
+cv2 = pytest.importorskip("cv2")
+np = pytest.importorskip("numpy")
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ocr_lines"
+TEXTS = [("TAN WEI MING", 60), ("CHINESE", 130), ("12-04-1988", 200), ("SINGAPORE", 270)]
+
+
+def drawn_card() -> tuple[np.ndarray, list[OcrLine]]:
+    """A pink card on a dark desk with four lines of black text, and their boxes."""
+    image = np.full((420, 720, 3), (60, 62, 70), np.uint8)
+    image[20:400, 20:700] = (222, 214, 238)  # BGR: pale pink, as the front of the card
+    lines = []
+    for text, y in TEXTS:
+        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.2, 3)
+        cv2.putText(image, text, (200, y + h), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 15, 15), 3, cv2.LINE_AA)
+        x0, y0, x1, y1 = 195, y - 4, 205 + w, y + h + base + 4
+        lines.append(OcrLine(text, ((x0, y0), (x1, y0), (x1, y1), (x0, y1))))
+    return image, lines
+
+
+def front(missing: list[str] | None = None) -> parse.ParsedCard:
+    return parse.ParsedCard(side="front", fields={}, missing=list(missing or []))
+
+
+def codes(image: np.ndarray, lines: list[OcrLine], parsed: parse.ParsedCard | None = None) -> list[int]:
+    return quality.warn_codes(quality.measure(image, lines), parsed or front())
+
+
+def test_a_clean_card_raises_no_warning() -> None:
+    image, lines = drawn_card()
+    assert codes(image, lines) == []
+
+
+def test_blur_is_blurry() -> None:
+    image, lines = drawn_card()
+    blurred = cv2.GaussianBlur(image, (0, 0), 3.0)
+    assert quality.sharpness(cv2.cvtColor(blurred, cv2.COLOR_BGR2GRAY), lines) < quality.SHARPNESS_MIN
+    assert codes(blurred, lines) == [-9108]
+
+
+def test_sharpness_does_not_depend_on_resolution() -> None:
+    image, lines = drawn_card()
+    big = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    big_lines = [OcrLine(ln.text, tuple((2 * x, 2 * y) for x, y in ln.box)) for ln in lines]
+    assert codes(big, big_lines) == []
+
+
+def test_grey_copy_is_a_photocopy() -> None:
+    image, lines = drawn_card()
+    grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert codes(grey, lines) == [-9102]
+
+
+def test_blown_out_blob_is_reflective() -> None:
+    image, lines = drawn_card()
+    cv2.ellipse(image, (110, 330), (60, 40), 0, 0, 360, (255, 255, 255), -1)
+    assert codes(image, lines) == [-9107]
+
+
+def test_small_white_specks_are_not_glare() -> None:
+    image, lines = drawn_card()
+    for x in range(60, 660, 60):
+        cv2.circle(image, (x, 380), 2, (255, 255, 255), -1)
+    assert -9107 not in codes(image, lines)
+
+
+def test_a_card_with_missing_fields_is_covered() -> None:
+    image, lines = drawn_card()
+    assert codes(image, lines, front(["Race"])) == [-9101]
+
+
+def test_card_region_takes_in_the_portrait_left_of_the_text() -> None:
+    image, lines = drawn_card()
+    x0, y0, x1, y1 = quality.card_region(image.shape, lines)
+    assert x0 < 195 - 50 and x1 <= 720 and y1 <= 420
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("front_clean_chname", []), ("front_occluded", [-9101]), ("back_occluded", [-9101]),
+     ("front_blur_labels_lost", [])],
+)
+def test_covered_comes_from_the_parse_of_stored_lines(name: str, expected: list[int]) -> None:
+    parsed = parse.parse_lines(load_fixture(FIXTURES / f"{name}.json")["lines"])
+    measures = quality.Quality(sharpness=1.0, chroma=10.0, glare_fraction=0.0, brightness=220.0)
+    assert quality.warn_codes(measures, parsed) == expected
+
+
+def test_codes_that_cannot_be_judged_offline_are_never_emitted() -> None:
+    worst = quality.Quality(sharpness=0.0, chroma=0.0, glare_fraction=0.01, brightness=200.0)
+    got = quality.warn_codes(worst, front(["Race"]))
+    assert got == [-9101, -9102, -9107, -9108]
+    assert -9103 not in got and -9104 not in got
