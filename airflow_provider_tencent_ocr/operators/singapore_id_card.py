@@ -185,7 +185,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
             storage_conn_id=self.storage_conn_id,
         )
         cache = None
-        if str(self.cache).lower() != "none":
+        # cache=None (the default) means "next to the output"; only the string "none" disables it.
+        if self.cache is None or str(self.cache).strip().lower() != "none":
             cache = ResultCache(self.cache or default_cache_uri(self.output_uri), storage_conn_id=self.storage_conn_id)
         hook = TencentOcrHook(self.tencentcloud_conn_id)
         runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
