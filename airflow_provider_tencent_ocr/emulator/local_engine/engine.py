@@ -108,7 +108,11 @@ class LocalRecogniser:
         return self._pool.submit(analyse, image, return_head_image)
 
     def recognise(self, image: bytes, *, return_head_image: bool) -> Recognition:
-        outcome = self.submit(image, return_head_image=return_head_image).result()
+        try:
+            outcome = self.submit(image, return_head_image=return_head_image).result()
+        except Exception as exc:  # a crashed worker or an engine bug: answer as the service does
+            log.error("local OCR failed: %s", type(exc).__name__)
+            raise RecognitionFailed("FailedOperation.OcrFailed", "OCR failed.") from exc
         if outcome.error is not None:
             raise RecognitionFailed(*outcome.error)
         log.debug("local OCR: side=%s warn=%s", outcome.side, outcome.warn_codes)

@@ -52,7 +52,8 @@ def decode(image: bytes) -> Any:
 
 def read_lines(bgr: Any, threads: int = 1) -> list[OcrLine]:
     """Detected and recognised text lines of a BGR image."""
-    result = engine(threads)(bgr)
+    # Every step named: rapidocr keeps the flags of the previous call (read_crop turns det off).
+    result = engine(threads)(bgr, use_det=True, use_cls=True, use_rec=True)
     if result is None or getattr(result, "txts", None) is None or result.boxes is None:
         return []
     return [
