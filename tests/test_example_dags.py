@@ -44,10 +44,15 @@ def airflow_env(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("TENCENT_OCR_DEMO_OUTPUT_DIR", "AIRFLOW__CORE__DAGS_FOLDER")}
     os.environ["TENCENT_OCR_DEMO_OUTPUT_DIR"] = str(demo)
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS)
+    # Airflow reads the dags folder once, when airflow.settings is imported (perhaps by an earlier module).
+    from airflow import settings
+
+    saved_folder, settings.DAGS_FOLDER = settings.DAGS_FOLDER, str(DAGS)
     airflow = Path(sys.executable).with_name("airflow")
     migrate = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, env=dict(os.environ))
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     yield demo
+    settings.DAGS_FOLDER = saved_folder
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
