@@ -138,3 +138,27 @@ def test_rotated_card_is_deskewed() -> None:
 def test_no_card_text_is_no_card() -> None:
     assert parse.parse_lines([]).side is None
     assert parse.parse_lines([line("HELLO WORLD", 0, 0), line("Lorem ipsum", 0, 60)]).side is None
+
+
+def test_importing_the_engine_package_loads_no_ocr_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import airflow_provider_tencent_ocr.emulator.local_engine as m; "
+        "assert m.LocalRecogniser; "
+        "print(sorted(k for k in ('rapidocr', 'onnxruntime', 'cv2') if k in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from airflow_provider_tencent_ocr.emulator.local_engine import LocalRecogniser
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))
+    with pytest.raises(ImportError, match=r"pip install 'airflow-provider-tencent-ocr\[local\]'"):
+        LocalRecogniser()
