@@ -160,6 +160,18 @@ class OcrRunner:
         self._done = 0
         self._errors = 0
         self._obtained = 0
+        # Built once and shared: tenacity keeps per-call state in thread-local storage.
+        self._retry_api = self._retrying(lambda e: isinstance(e, TencentCloudAPIError) and e.retryable)
+        self._retry_downloads = self._retrying(lambda e: getattr(e, "retryable", False) is True)
+
+    def _retrying(self, retryable: Callable[[BaseException], bool]) -> Retrying:
+        """Exponential backoff with full jitter, only for errors that may pass on their own."""
+        return Retrying(
+            stop=stop_after_attempt(self.options.max_attempts),
+            wait=wait_random_exponential(multiplier=0.5, max=self.options.retry_max_wait),
+            retry=retry_if_exception(retryable),
+            reraise=True,
+        )
 
     # -- the run ----------------------------------------------------------------------------
     def run(self, manifest: Manifest, sink: RowSink, *, output: str = "") -> RunSummary:
@@ -248,13 +260,7 @@ class OcrRunner:
 
     def _load(self, uri: str) -> bytes:
         """Image bytes, retrying only download failures that may pass (timeouts, 5xx, 429)."""
-        retrying = Retrying(
-            stop=stop_after_attempt(self.options.max_attempts),
-            wait=wait_random_exponential(multiplier=0.5, max=self.options.retry_max_wait),
-            retry=retry_if_exception(lambda e: getattr(e, "retryable", False) is True),
-            reraise=True,
-        )
-        return retrying(
+        return self._retry_downloads(
             load_image, uri, storage_conn_id=self.options.storage_conn_id, timeout=self.options.image_timeout
         )
 
@@ -320,14 +326,8 @@ class OcrRunner:
             self.limiter.on_success()
             return result
 
-        retrying = Retrying(
-            stop=stop_after_attempt(self.options.max_attempts),
-            wait=wait_random_exponential(multiplier=0.5, max=self.options.retry_max_wait),
-            retry=retry_if_exception(lambda e: isinstance(e, TencentCloudAPIError) and e.retryable),
-            reraise=True,
-        )
         try:
-            result = retrying(attempt)
+            result = self._retry_api(attempt)
         except TencentCloudAPIError as err:
             if err.fatal:
                 raise _Stopped from None

@@ -1,0 +1,99 @@
+"""Shared by the benchmarks: an emulator subprocess, generated images, and a runner call."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_tencent_ocr.emulator.server import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, STATS_PATH
+
+
+def png(seed: int, size: int = 16) -> bytes:
+    """A small valid PNG, distinct per seed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes((seed * 7 + x * y + y) % 256 for x in range(size * 3)) for y in range(size))
+    raw += seed.to_bytes(8, "big")  # guarantees distinct bytes for every seed
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def write_manifest(folder: Path, rows: int, unique: int) -> Path:
+    """``rows`` manifest rows over ``unique`` distinct images (they repeat when rows > unique)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(unique):
+        (folder / f"img{i}.png").write_bytes(png(i))
+    manifest = folder / f"manifest_{rows}.csv"
+    with open(manifest, "w", encoding="utf-8") as fh:
+        fh.write("record_id,image_uri\n")
+        for i in range(rows):
+            fh.write(f"r{i},{folder / f'img{i % unique}.png'}\n")
+    return manifest
+
+
+@contextmanager
+def emulator(*flags: str) -> Iterator[str]:
+    """Run ``python -m airflow_provider_tencent_ocr.emulator`` with flags; yield its endpoint."""
+    cmd = [sys.executable, "-m", "airflow_provider_tencent_ocr.emulator", "--port", "0", *flags]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    endpoint = line.split("listening on ", 1)[1].split()[0]
+    try:
+        yield endpoint
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def stats(endpoint: str) -> dict[str, Any]:
+    with urllib.request.urlopen(endpoint + STATS_PATH, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def use_emulator(endpoint: str) -> None:
+    os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "tencentcloud",
+            "login": DEFAULT_SECRET_ID,
+            "password": DEFAULT_SECRET_KEY,
+            "extra": {"endpoint": endpoint, "timeout": 10},
+        }
+    )
+
+
+def run_ocr(manifest: Path, output: Path, cache: Path | None, **options: Any) -> tuple[Any, float]:
+    """One runner pass; returns its summary and wall seconds."""
+    from airflow_provider_tencent_ocr.cache import ResultCache
+    from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+    from airflow_provider_tencent_ocr.manifest import open_manifest
+    from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
+    from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+
+    opened = open_manifest(str(manifest), id_column="record_id")
+    result_cache = ResultCache(str(cache)) if cache else None
+    runner = OcrRunner(TencentOcrHook(), RunOptions(**options), cache=result_cache)
+    started = time.monotonic()
+    try:
+        with ParquetOutputWriter(str(output), output_schema(opened.carry_fields)) as writer:
+            summary = runner.run(opened, writer, output=str(output))
+    finally:
+        if result_cache:
+            result_cache.close()
+    return summary, time.monotonic() - started
