@@ -311,15 +311,18 @@ def test_rerun_replaces_the_output_and_uses_the_cache(tmp_path, tencent_ocr_emul
 
 def test_images_list_input(tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id):
     images = [image_file(tmp_path / "img", s) for s in range(3)]
-    op = operator(tmp_path, images=images, cache="none")
+    op = operator(tmp_path, images=[*images, images[0]], cache="none", max_in_flight=1)
     result, _ = execute(op)
     rows = read(op.output_uri)
     assert [(r["record_id"], r["image_uri"], r["status"]) for r in rows] == [
         ("0", images[0], "ok"),
         ("1", images[1], "ok"),
         ("2", images[2], "ok"),
+        ("3", images[0], "ok"),
     ]
-    assert result["rows"] == 3 and tencent_ocr_emulator.stats.billed == 3
+    assert rows[3]["id_number"] == rows[0]["id_number"] and rows[3]["attempts"] == 0
+    # Even without a cache, the repeated image is not paid for twice within the run.
+    assert result["rows"] == 4 and result["api_calls"] == 3 and tencent_ocr_emulator.stats.billed == 3
     assert not list((tmp_path / "out").glob("*.sqlite*"))  # cache="none": nothing kept
 
 

@@ -184,6 +184,7 @@ def test_wrong_key_stops_the_run_promptly(tmp_path, connect):
             runner.run(manifest_from_images(paths, batch_rows=10), sink)
     assert raised.value.error.code.startswith("AuthFailure")
     assert raised.value.error.code in str(raised.value)
+    assert "kept in the cache" not in str(raised.value)  # no cache given: none is promised
     assert emulator.stats.requests <= 4  # one per worker at most, not one per row
     assert emulator.stats.billed == 0
     assert sink.rows == []
