@@ -93,7 +93,7 @@ def test_same_seed_same_cards_other_seed_other_cards(tmp_path: Path, rows: list[
 
 
 def test_clean_only_and_names_with_and_without_chinese(tmp_path: Path) -> None:
-    rows = cards.read_manifest(cards.generate_cards(tmp_path, 40, 3, degraded_fraction=0.0, back_fraction=0.0))
+    rows = cards.read_manifest(cards.generate_cards(tmp_path, 30, 3, degraded_fraction=0.0, back_fraction=0.0))
     assert all(not r["degradations"] and not r["expected_warn_codes"] for r in rows)
     assert any(r["truth_ch_name"] for r in rows) and any(not r["truth_ch_name"] for r in rows)
     assert {r["truth_race"] for r in rows} >= {"CHINESE", "MALAY", "INDIAN"}

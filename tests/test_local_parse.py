@@ -162,3 +162,14 @@ def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))
     with pytest.raises(ImportError, match=r"pip install 'airflow-provider-tencent-ocr\[local\]'"):
         LocalRecogniser()
+
+
+def test_a_re_read_name_only_restores_lost_spaces() -> None:
+    fixture = load_fixture(Path(__file__).parent / "fixtures" / "ocr_lines" / "front_clean_chname.json")
+    parsed = parse.parse_lines(fixture["lines"])
+    assert parsed.name_probe is not None
+    glued = parse.ParsedCard("front", {**parsed.fields, "EnName": "CHUAHAO"})
+    assert parse.with_name(glued, "CHUA HAO").fields["EnName"] == "CHUA HAO"
+    assert parse.with_name(glued, "CHUA HAD").fields["EnName"] == "CHUAHAO"  # other letters: keep the first
+    spaced = parse.ParsedCard("front", {"EnName": "CHUA HAO"})
+    assert parse.with_name(spaced, "CHUAHAO").fields["EnName"] == "CHUA HAO"

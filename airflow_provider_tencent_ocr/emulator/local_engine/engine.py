@@ -51,6 +51,8 @@ def _analyse(image: bytes, return_head_image: bool, threads: int) -> Outcome:
     parsed = parse.parse_lines(lines)
     if parsed.sex_probe is not None:
         parsed = parse.with_sex(parsed, ocr.read_crop(bgr, parsed.sex_probe, threads))
+    if parsed.name_probe is not None:
+        parsed = parse.with_name(parsed, ocr.read_crop(bgr, parsed.name_probe, threads))
     if parsed.side is None:
         return Outcome(error=("FailedOperation.ImageNoIdCard", "No ID card found in the image."))
     measures = quality.measure(bgr, lines)

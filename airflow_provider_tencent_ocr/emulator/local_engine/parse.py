@@ -14,7 +14,7 @@ import itertools
 import math
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from airflow_provider_tencent_ocr import nric
 from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine
@@ -65,6 +65,7 @@ class ParsedCard:
     labels_found: list[str] = field(default_factory=list)
     photo_box: tuple[int, int, int, int] | None = None
     sex_probe: tuple[int, int, int, int] | None = None  # where to re-read an undetected "Sex" value
+    name_probe: tuple[int, int, int, int] | None = None  # the name line, to re-read for lost spaces
 
 
 def norm(text: str) -> str:
@@ -313,7 +314,25 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
         labels_found=sorted(r.labels),
         photo_box=_photo_box(original, lines, r, date_line),
         sex_probe=probe,
+        name_probe=_name_probe(original, fields.get("EnName", "")),
     )
+
+
+def _name_probe(original: list[OcrLine], name: str) -> tuple[int, int, int, int] | None:
+    """The name line with a margin: read alone, the model keeps word spaces it may drop in a page."""
+    for ln in original:
+        if name and clean_latin(ln.text) == name:
+            pad = 0.3 * ln.height
+            return int(max(0, ln.left - pad)), int(max(0, ln.top - pad)), int(ln.right + pad), int(ln.bottom + pad)
+    return None
+
+
+def with_name(parsed: ParsedCard, text: str) -> ParsedCard:
+    """Take the re-read name when it has the same letters and more word breaks."""
+    name, again = parsed.fields.get("EnName", ""), clean_latin(text)
+    if not name or again.replace(" ", "") != name.replace(" ", "") or again.count(" ") <= name.count(" "):
+        return parsed
+    return replace(parsed, fields={**parsed.fields, "EnName": again})
 
 
 def _is_value(text: str) -> bool:
@@ -338,7 +357,7 @@ def with_sex(parsed: ParsedCard, text: str) -> ParsedCard:
         return parsed
     fields = {**parsed.fields, "Sex": sex}
     missing = [k for k in parsed.missing if k != "Sex"]
-    return ParsedCard(parsed.side, fields, missing, parsed.labels_found, parsed.photo_box, None)
+    return replace(parsed, fields=fields, missing=missing, sex_probe=None)
 
 
 def _photo_box(original: list[OcrLine], lines: list[OcrLine], r: _Reader, date_line: OcrLine | None) -> (
