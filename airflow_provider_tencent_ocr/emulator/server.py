@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -293,6 +294,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     emulator: EmulatorServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hang up (and the emulator drops connections on purpose): no traceback for that."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("emulator: connection from %s closed", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
