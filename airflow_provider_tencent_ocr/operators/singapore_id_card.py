@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
+from airflow_provider_tencent_ocr.pii import PiiMode
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-PII_MODES = ("plain", "mask", "hash")
+    from airflow_provider_tencent_ocr.manifest import Manifest
 
 
 def output_asset(output: str) -> Asset:
@@ -109,8 +111,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
             raise ValueError(f"send_as must be 'base64' or 'url', not {send_as!r}")
         if photo_output not in ("none", "inline", "files"):
             raise ValueError(f"photo_output must be 'none', 'inline' or 'files', not {photo_output!r}")
-        if pii not in PII_MODES:
-            raise ValueError(f"pii must be one of {PII_MODES}, not {pii!r}")
+        PiiMode.parse(pii)  # a clear ValueError naming the argument and the allowed values
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
             raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
         if "outlets" not in kwargs:
@@ -143,33 +144,15 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_tencent_ocr.cache import ResultCache, default_cache_uri
         from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-        from airflow_provider_tencent_ocr.manifest import manifest_from_images, open_manifest
         from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-        from airflow_provider_tencent_ocr.pii import PiiProtector, resolve_hmac_key
+        from airflow_provider_tencent_ocr.pii import PiiProtector
         from airflow_provider_tencent_ocr.postprocess import build_row_transform, default_photo_dir
         from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
 
-        if self.manifest is not None:
-            manifest = open_manifest(
-                self.manifest,
-                manifest_format=self.manifest_format,
-                image_column=self.image_column,
-                id_column=self.id_column,
-                carry_columns=list(self.carry_columns or ()),
-                batch_rows=self.batch_rows,
-                storage_conn_id=self.storage_conn_id,
-            )
-        else:
-            images = [self.images] if isinstance(self.images, str) else list(self.images or [])
-            manifest = manifest_from_images(images, batch_rows=self.batch_rows)
+        manifest = self._open_manifest()
         schema = output_schema(manifest.carry_fields)
-
-        key = None
-        if self.pii == "hash":
-            key = resolve_hmac_key(conn_id=self.pii_key_conn_id) if self.pii_key_conn_id else None
-            key = key or resolve_hmac_key(variable=self.pii_key_variable)
         transform = build_row_transform(
-            protector=PiiProtector(self.pii, key),
+            protector=PiiProtector(self.pii, self._hmac_key()),
             photo_output=self.photo_output,  # type: ignore[arg-type]
             photo_dir=self.photo_dir or default_photo_dir(self.output_uri),
             storage_conn_id=self.storage_conn_id,
@@ -212,3 +195,30 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
                 context["outlet_events"][asset].extra = {"uri": self.output_uri, "rows": summary.rows}
         runner.check_error_rate(summary)
         return result
+
+    def _open_manifest(self) -> Manifest:
+        """The validated manifest (fails before any image is read or any call is paid for)."""
+        from airflow_provider_tencent_ocr.manifest import manifest_from_images, open_manifest
+
+        if self.manifest is None:
+            images = [self.images] if isinstance(self.images, str) else list(self.images or [])
+            return manifest_from_images(images, batch_rows=self.batch_rows)
+        return open_manifest(
+            self.manifest,
+            manifest_format=self.manifest_format,
+            image_column=self.image_column,
+            id_column=self.id_column,
+            carry_columns=list(self.carry_columns or ()),
+            batch_rows=self.batch_rows,
+            storage_conn_id=self.storage_conn_id,
+        )
+
+    def _hmac_key(self) -> bytes | None:
+        """The key for ``pii="hash"``, from the connection or else the Variable; None otherwise."""
+        if self.pii != "hash":
+            return None
+        from airflow_provider_tencent_ocr.pii import resolve_hmac_key
+
+        if self.pii_key_conn_id:
+            return resolve_hmac_key(conn_id=self.pii_key_conn_id)
+        return resolve_hmac_key(variable=self.pii_key_variable)
