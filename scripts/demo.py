@@ -148,6 +148,9 @@ def _truth_check(parquet: Path, manifest: Path) -> str:
         if mask.any():
             hits = int((merged.loc[mask, column].fillna("") == expected[mask]).sum())
             lines.append(f"  {column:<12} {hits}/{int(mask.sum())}")
+    expected_warns = merged["expected_warn_codes"].map(lambda v: sorted(int(c) for c in v.split(";") if c))
+    got_warns = merged["warn_codes"].map(lambda v: sorted(int(c) for c in v) if v is not None else None)
+    lines.append(f"  {'warn codes':<12} {int((expected_warns == got_warns).sum())}/{len(merged)}")
     return "\n".join(lines)
 
 
