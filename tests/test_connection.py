@@ -112,3 +112,19 @@ def test_no_secret_in_any_log_line(
     assert caplog.records, "the check must have seen log records"
     assert SECRET_KEY not in text and TOKEN not in text
     assert SECRET_KEY not in repr(hook.config) and TOKEN not in repr(hook.config)
+
+
+def test_airflow_discovers_the_provider_hook_and_form() -> None:
+    """What `airflow providers list` / `airflow providers hooks` and the connection form read."""
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-tencent-ocr" in manager.providers
+    hook = manager.hooks["tencentcloud"]
+    assert hook is not None
+    assert hook.hook_class_name == "airflow_provider_tencent_ocr.hooks.tencentcloud.TencentCloudHook"
+    assert hook.connection_id_attribute_name == "tencentcloud_conn_id"
+    widgets = manager.connection_form_widgets
+    assert {"extra__tencentcloud__region", "extra__tencentcloud__token"} <= set(widgets)
+    assert widgets["extra__tencentcloud__token"].is_sensitive
+    assert manager.field_behaviours["tencentcloud"]["relabeling"]["password"] == "SecretKey"
