@@ -117,10 +117,11 @@ def test_no_secret_in_any_log_line(
 def test_airflow_discovers_the_provider_hook_and_form() -> None:
     """What `airflow providers list` / `airflow providers hooks` and the connection form read."""
     from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     manager = ProvidersManager()
     assert "airflow-provider-tencent-ocr" in manager.providers
-    hook = manager.hooks["tencentcloud"]
+    hook = ProvidersManagerTaskRuntime().hooks["tencentcloud"]
     assert hook is not None
     assert hook.hook_class_name == "airflow_provider_tencent_ocr.hooks.tencentcloud.TencentCloudHook"
     assert hook.connection_id_attribute_name == "tencentcloud_conn_id"
