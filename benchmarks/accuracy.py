@@ -107,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     for code, (tp, fp, fn) in counts.items():
         precision = f"{tp / (tp + fp):.2f}" if tp + fp else "-"
         recall = f"{tp / (tp + fn):.2f}" if tp + fn else "-"
-        print(f"| {code} {WARN_NAMES[code]}: precision / recall (all images) | {precision} / {recall} "
-              f"| tp {tp}, fp {fp}, fn {fn} |")
+        print(
+            f"| {code} {WARN_NAMES[code]}: precision / recall (all images) | {precision} / {recall} "
+            f"| tp {tp}, fp {fp}, fn {fn} |"
+        )
     mean = {k: sum(v) / len(v) if v else 0.0 for k, v in latency.items()}
     print(f"| seconds per image: latency (mean) | {mean.get('clean', 0):.2f} | {mean.get('degraded', 0):.2f} |")
     print(f"| seconds per image: throughput, all {len(rows)} images | {wall / max(1, len(rows)):.2f} | |")

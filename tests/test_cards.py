@@ -29,7 +29,11 @@ def rows(manifest: Path) -> list[dict[str, str]]:
 def test_manifest_columns_in_order(manifest: Path) -> None:
     header = manifest.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header == [
-        "record_id", "image_uri", "side", "degradations", "expected_warn_codes",
+        "record_id",
+        "image_uri",
+        "side",
+        "degradations",
+        "expected_warn_codes",
         *(f"truth_{column}" for column in RESPONSE_FIELDS.values()),
     ]
     assert manifest.name == "manifest.csv"

@@ -83,8 +83,13 @@ def test_fewest_corrections_win_over_a_later_reading() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("12-04-1988", "12-04-1988"), ("I2-O4-1988", "12-04-1988"), ("12 - 04 -1988", "12-04-1988"),
-     ("31-13-1988", ""), ("NO DATE", "")],
+    [
+        ("12-04-1988", "12-04-1988"),
+        ("I2-O4-1988", "12-04-1988"),
+        ("12 - 04 -1988", "12-04-1988"),
+        ("31-13-1988", ""),
+        ("NO DATE", ""),
+    ],
 )
 def test_dates_are_read_as_printed(text: str, expected: str) -> None:
     assert parse.parse_date(text) == expected
@@ -92,9 +97,13 @@ def test_dates_are_read_as_printed(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("TAN WEI M1NG", "TAN WEI MING"), ("RAJESH S / O KUMAR", "RAJESH S/O KUMAR"),
-     ("HASSAN ZULKIFLIBIN SALLEH", "HASSAN ZULKIFLI BIN SALLEH"), ("ROBIN TAN", "ROBIN TAN"),
-     ("  D'CRUZ ,", "D'CRUZ")],
+    [
+        ("TAN WEI M1NG", "TAN WEI MING"),
+        ("RAJESH S / O KUMAR", "RAJESH S/O KUMAR"),
+        ("HASSAN ZULKIFLIBIN SALLEH", "HASSAN ZULKIFLI BIN SALLEH"),
+        ("ROBIN TAN", "ROBIN TAN"),
+        ("  D'CRUZ ,", "D'CRUZ"),
+    ],
 )
 def test_latin_values_are_cleaned(text: str, expected: str) -> None:
     assert parse.clean_latin(text) == expected
@@ -123,7 +132,11 @@ def test_merged_date_and_sex_line_is_split() -> None:
     ]
     parsed = parse.parse_lines(lines)
     assert parsed.fields == {
-        "ID": "S1234567D", "EnName": "TAN WEI MING", "Race": "CHINESE", "Birthday": "12-04-1988", "Sex": "M",
+        "ID": "S1234567D",
+        "EnName": "TAN WEI MING",
+        "Race": "CHINESE",
+        "Birthday": "12-04-1988",
+        "Sex": "M",
         "CountryOfBirth": "SINGAPORE",
     }
     assert parsed.missing == []

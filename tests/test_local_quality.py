@@ -88,8 +88,12 @@ def test_card_region_takes_in_the_portrait_left_of_the_text() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("front_clean_chname", []), ("front_occluded", [-9101]), ("back_occluded", [-9101]),
-     ("front_blur_labels_lost", [])],
+    [
+        ("front_clean_chname", []),
+        ("front_occluded", [-9101]),
+        ("back_occluded", [-9101]),
+        ("front_blur_labels_lost", []),
+    ],
 )
 def test_covered_comes_from_the_parse_of_stored_lines(name: str, expected: list[int]) -> None:
     parsed = parse.parse_lines(load_fixture(FIXTURES / f"{name}.json")["lines"])

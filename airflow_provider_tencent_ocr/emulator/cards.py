@@ -54,6 +54,7 @@ _DEBIAN_FONTS = (
 # --------------------------------------------------------------------------------------------
 # People
 # --------------------------------------------------------------------------------------------
+# fmt: off
 _CN_SURNAMES = [
     ("TAN", "陈"), ("LIM", "林"), ("LEE", "李"), ("NG", "黄"), ("ONG", "王"), ("WONG", "黄"),
     ("GOH", "吴"), ("CHUA", "蔡"), ("CHAN", "曾"), ("KOH", "许"), ("TEO", "张"), ("ANG", "洪"),
@@ -85,6 +86,7 @@ _STREETS = [
     ("SENGKANG EAST WAY", "54"), ("PUNGGOL FIELD", "82"), ("BISHAN STREET 13", "57"),
     ("MARINE PARADE ROAD", "44"), ("QUEENSWAY", "14"), ("CHOA CHU KANG AVENUE 4", "68"),
 ]
+# fmt: on
 
 
 @dataclass
@@ -213,8 +215,15 @@ class _Layout:
     boxes: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
-def _text(draw: Any, xy: tuple[int, int], text: str, size: int, weight: int, fill: tuple[int, int, int],
-          max_width: int | None = None) -> tuple[int, int, int, int]:
+def _text(
+    draw: Any,
+    xy: tuple[int, int],
+    text: str,
+    size: int,
+    weight: int,
+    fill: tuple[int, int, int],
+    max_width: int | None = None,
+) -> tuple[int, int, int, int]:
     font = _font(size, weight)
     while max_width is not None and size > 18 and draw.textlength(text, font=font) > max_width:
         size -= 2
@@ -304,8 +313,9 @@ def draw_back(rng: random.Random, person: Person) -> tuple[Any, _Layout]:
     dx, dy = _jitter(rng, 12), _jitter(rng, 10)
     ls, vs = 21 + _jitter(rng, 1), 32 + _jitter(rng, 2)
     for k in range(12):  # a thumbprint: concentric ridges
-        draw.ellipse((60 + dx + 7 * k, 70 + dy + 9 * k, 250 + dx - 7 * k, 320 + dy - 9 * k),
-                     outline=(120, 110, 130), width=2)
+        draw.ellipse(
+            (60 + dx + 7 * k, 70 + dy + 9 * k, 250 + dx - 7 * k, 320 + dy - 9 * k), outline=(120, 110, 130), width=2
+        )
     x = 320 + dx
     lab = _text(draw, (x, 60 + dy), "Date of issue", ls, 400, label_c)
     val = _text(draw, (x, 86 + dy), f["DateOfIssue"], vs, 700, value_c)
@@ -392,12 +402,15 @@ def _perspective(rng: random.Random, img: Any) -> Any:
 
     w, h = img.size
     k = 0.05
-    src = [(rng.uniform(0, k) * w, rng.uniform(0, k) * h), (w - rng.uniform(0, k) * w, rng.uniform(0, k) * h),
-           (w - rng.uniform(0, k) * w, h - rng.uniform(0, k) * h), (rng.uniform(0, k) * w, h - rng.uniform(0, k) * h)]
+    src = [
+        (rng.uniform(0, k) * w, rng.uniform(0, k) * h),
+        (w - rng.uniform(0, k) * w, rng.uniform(0, k) * h),
+        (w - rng.uniform(0, k) * w, h - rng.uniform(0, k) * h),
+        (rng.uniform(0, k) * w, h - rng.uniform(0, k) * h),
+    ]
     dst = [(0, 0), (w, 0), (w, h), (0, h)]
     coeffs = _perspective_coeffs(dst, src)
-    return img.transform((w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC,
-                         fillcolor=(70, 70, 70))
+    return img.transform((w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC, fillcolor=(70, 70, 70))
 
 
 def _perspective_coeffs(dst: list[tuple[float, float]], src: list[tuple[float, float]]) -> list[float]:
@@ -564,8 +577,10 @@ def fixture_table(manifest: Path | str) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: generate a set of cards and print where the manifest is."""
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_tencent_ocr.emulator.cards",
-                                     description="Generate synthetic Singapore ID cards with a truth manifest.")
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_tencent_ocr.emulator.cards",
+        description="Generate synthetic Singapore ID cards with a truth manifest.",
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--n", type=int, default=20, help="number of cards")
     parser.add_argument("--seed", type=int, default=0)
@@ -575,7 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--back-fraction", type=float, default=0.2)
     args = parser.parse_args(argv)
     manifest = generate_cards(
-        args.out, args.n, args.seed,
+        args.out,
+        args.n,
+        args.seed,
         degraded_fraction=0.0 if args.clean_only else args.degraded_fraction,
         back_fraction=args.back_fraction,
         manifest_format=args.format,

@@ -62,9 +62,7 @@ class OcrLine:
         """The same line with its box rotated by ``-angle`` about ``centre`` (deskewing)."""
         c, s = math.cos(-angle), math.sin(-angle)
         cx, cy = centre
-        box = tuple(
-            (cx + (x - cx) * c - (y - cy) * s, cy + (x - cx) * s + (y - cy) * c) for x, y in self.box
-        )
+        box = tuple((cx + (x - cx) * c - (y - cy) * s, cy + (x - cx) * s + (y - cy) * c) for x, y in self.box)
         return OcrLine(self.text, box, self.score)  # type: ignore[arg-type]
 
 

@@ -35,12 +35,37 @@ FRONT_ANCHORS = ("identitycardno", "republicofsingapore")
 # Characters OCR confuses, read as what the position in an ID requires.
 _PREFIX = {"S": "S", "5": "S", "$": "S", "T": "T", "7": "T", "F": "F", "G": "G", "6": "G", "C": "G", "M": "M"}
 _DIGIT = {
-    "O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "|": "1", "!": "1", "J": "1",
-    "Z": "2", "S": "5", "$": "5", "B": "8", "G": "6", "T": "7", "A": "4",
+    "O": "0",
+    "D": "0",
+    "Q": "0",
+    "U": "0",
+    "I": "1",
+    "L": "1",
+    "|": "1",
+    "!": "1",
+    "J": "1",
+    "Z": "2",
+    "S": "5",
+    "$": "5",
+    "B": "8",
+    "G": "6",
+    "T": "7",
+    "A": "4",
 }
 _CHECK = {
-    "0": "DOQU", "1": "IJLT", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B", "$": "S",
-    "O": "DQU", "V": "U", "H": "HN", "L": "I",
+    "0": "DOQU",
+    "1": "IJLT",
+    "2": "Z",
+    "4": "A",
+    "5": "S",
+    "6": "G",
+    "7": "T",
+    "8": "B",
+    "$": "S",
+    "O": "DQU",
+    "V": "U",
+    "H": "HN",
+    "L": "I",
 }
 _TO_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "$": "S", "|": "I"})
 _TO_DIGIT = str.maketrans(_DIGIT)
@@ -360,8 +385,9 @@ def with_sex(parsed: ParsedCard, text: str) -> ParsedCard:
     return replace(parsed, fields=fields, missing=missing, sex_probe=None)
 
 
-def _photo_box(original: list[OcrLine], lines: list[OcrLine], r: _Reader, date_line: OcrLine | None) -> (
-        tuple[int, int, int, int] | None):
+def _photo_box(
+    original: list[OcrLine], lines: list[OcrLine], r: _Reader, date_line: OcrLine | None
+) -> tuple[int, int, int, int] | None:
     """The portrait sits left of the value column, from the name down to the country of birth."""
     column = [original[i] for i in itertools.chain(r.used, r.label_lines) if lines[i].cy > 0]
     column = [ln for ln in column if not any(a in norm(ln.text) for a in FRONT_ANCHORS)]
@@ -416,7 +442,7 @@ def _parse_back(lines: list[OcrLine], id_number: str, id_index: int | None) -> P
 
 
 def _postcode_text(text: str) -> str:
-    """"SINGAPORE 56O123" -> digits read as digits after the word, spacing normalised."""
+    """ "SINGAPORE 56O123" -> digits read as digits after the word, spacing normalised."""
     upper = text.upper()
     match = re.search(r"SINGAPORE\s*(\S+)", upper)
     if not match:
