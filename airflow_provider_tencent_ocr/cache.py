@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -22,7 +21,7 @@ import threading
 import time
 from typing import Any
 
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
+from airflow_provider_tencent_ocr.uris import local_path
 
 
 def cache_key(action: str, image_key: str, options: dict[str, Any]) -> str:
@@ -36,21 +35,13 @@ def default_cache_uri(output_uri: str) -> str:
     return output_uri + ".ocr-cache.sqlite"
 
 
-def _is_remote(uri: str) -> bool:
-    match = _SCHEME.match(uri)
-    return bool(match) and match.group(1).lower() != "file"
-
-
-def _local_path(uri: str) -> str:
-    return uri[len("file://") :] if uri.startswith("file://") else uri
-
-
 class ResultCache:
     """``get`` / ``put`` of JSON results by key; safe to use from many threads."""
 
     def __init__(self, uri: str, *, storage_conn_id: str | None = None, sync_seconds: float = 30.0) -> None:
         self.uri = uri
-        self._remote = _is_remote(uri)
+        path = local_path(uri)
+        self._remote = path is None
         self._storage_conn_id = storage_conn_id
         self._sync_seconds = sync_seconds
         self._last_sync = time.monotonic()
@@ -60,7 +51,7 @@ class ResultCache:
             self.path = os.path.join(self._tmpdir, "cache.sqlite")
             self._download()
         else:
-            self.path = _local_path(uri)
+            self.path = str(path)
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import threading
 from typing import Any, BinaryIO
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
 from airflow_provider_tencent_ocr.errors import InvalidImageError
+from airflow_provider_tencent_ocr.uris import local_path, scheme
 
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"))
 
@@ -55,7 +55,6 @@ def encode_checked(data: bytes) -> str:
 
 # The largest raw image whose Base64 text fits the API limit: downloads stop one byte past it.
 MAX_IMAGE_BYTES = MAX_IMAGE_BASE64_BYTES // 4 * 3
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 _RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 _sessions = threading.local()
 
@@ -66,9 +65,7 @@ class ImageDownloadError(InvalidImageError):
     A subclass, so callers that only know :class:`InvalidImageError` still get ``code`` and ``message``.
     """
 
-    def __init__(
-        self, code: str, message: str, *, retryable: bool = False, http_status: int | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, *, retryable: bool = False, http_status: int | None = None) -> None:
         super().__init__(code, message)
         self.retryable = retryable
         self.http_status = http_status
@@ -81,7 +78,7 @@ def is_http_url(uri: str) -> bool:
 
 def display_uri(uri: str) -> str:
     """The URI for messages, without credentials: user info and query strings (presigned URLs) go."""
-    if not _SCHEME.match(uri):
+    if not scheme(uri):
         return uri
     parts = urlsplit(uri)
     netloc = parts.netloc.rsplit("@", 1)[-1]
@@ -97,13 +94,10 @@ def load_image(uri: str, *, storage_conn_id: str | None = None, timeout: float =
     """
     if not uri or not uri.strip():
         raise ImageDownloadError("ImageNotFound", "the image URI is empty: fill in the manifest row")
-    match = _SCHEME.match(uri)
-    scheme = match.group(1).lower() if match else ""
-    if not scheme:
-        return _load_local(uri, uri)
-    if scheme == "file":
-        return _load_local(unquote(urlsplit(uri).path), uri)
-    if scheme in ("http", "https"):
+    path = local_path(uri)
+    if path is not None:
+        return _load_local(path, uri)
+    if scheme(uri) in ("http", "https"):
         return _load_http(uri, timeout)
     return _load_object(uri, storage_conn_id)
 
@@ -217,8 +211,7 @@ def _load_object(uri: str, storage_conn_id: str | None) -> bytes:
     except ValueError as exc:  # "No filesystem registered for scheme ..."
         raise ImageDownloadError(
             "ImageDownloadFailed",
-            f"image {shown} cannot be opened ({exc}): install the Airflow provider for this scheme or "
-            "check the URI",
+            f"image {shown} cannot be opened ({exc}): install the Airflow provider for this scheme or check the URI",
         ) from exc
     except Exception as exc:  # network and service errors of whichever filesystem backs the scheme
         raise ImageDownloadError(

@@ -18,12 +18,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
-from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
+from airflow_provider_tencent_ocr.uris import local_path, path_part
 
 __all__ = [
     "Manifest",
@@ -43,7 +44,6 @@ _FORMAT_ALIASES = {
     "json": "jsonl",
     "jsonlines": "jsonl",
 }
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 # pyarrow reads CSV in blocks; a fixed size keeps its behaviour independent of the environment.
 _CSV_BLOCK_SIZE = 1 << 20
 # pyarrow's CSV defaults, so the types inferred here are the ones its converter then accepts.
@@ -100,13 +100,8 @@ class _Location:
         self.source = source
         self.local_path: str | None = None
         self.remote: Any = None
-        match = _SCHEME.match(source)
-        scheme = match.group(1).lower() if match else ""
-        if not scheme:
-            self.local_path = os.path.expanduser(source)
-        elif scheme == "file":
-            self.local_path = unquote(urlparse(source).path)
-        else:
+        self.local_path = local_path(source)
+        if self.local_path is None:
             from airflow.sdk import ObjectStoragePath
 
             try:
@@ -155,7 +150,7 @@ class _Location:
 
 def _detect_format(source: str, manifest_format: str | None) -> tuple[str, bool]:
     """``(format, gzipped)`` from ``manifest_format`` or the file extension."""
-    path = urlparse(source).path if _SCHEME.match(source) else source
+    path = path_part(source)
     name = os.path.basename(path).lower()
     gzipped = name.endswith(".gz")
     if gzipped:

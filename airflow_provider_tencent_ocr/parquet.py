@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from airflow_provider_tencent_ocr import __version__
 from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, RESPONSE_FIELDS, WARN_CODES
+from airflow_provider_tencent_ocr.uris import local_path
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -94,9 +93,6 @@ def output_schema(
     return pa.schema([*_FIXED_FIELDS, *carry_fields], metadata=metadata)
 
 
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
-
-
 class ParquetOutputWriter:
     """Streams output rows into row groups and publishes the file atomically on :meth:`commit`.
 
@@ -129,15 +125,8 @@ class ParquetOutputWriter:
         self._writer: pq.ParquetWriter | None = None
         self._temp_path: str | None = None
         self._state = "open"  # -> "committed" | "aborted"
-        match = _SCHEME.match(uri)
-        scheme = match.group(1).lower() if match else ""
-        self._local_path: str | None
-        if not scheme:
-            self._local_path = os.path.abspath(os.path.expanduser(uri))
-        elif scheme == "file":
-            self._local_path = unquote(urlsplit(uri).path)
-        else:
-            self._local_path = None
+        path = local_path(uri)
+        self._local_path: str | None = os.path.abspath(path) if path is not None else None
 
     def __repr__(self) -> str:
         return f"ParquetOutputWriter(uri={self.uri!r}, state={self._state!r}, rows={self.rows_written})"
@@ -164,9 +153,7 @@ class ParquetOutputWriter:
             raise RuntimeError(f"cannot write to {self.uri!r}: the writer is already {self._state}")
         unknown = set().union(*rows) - self._columns if rows else set()
         if unknown:
-            raise ValueError(
-                f"rows have keys that are not output columns: {', '.join(sorted(map(repr, unknown)))}"
-            )
+            raise ValueError(f"rows have keys that are not output columns: {', '.join(sorted(map(repr, unknown)))}")
         self._buffer.extend(rows)
         while len(self._buffer) >= self.row_group_rows:
             chunk, self._buffer = self._buffer[: self.row_group_rows], self._buffer[self.row_group_rows :]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from airflow_provider_tencent_ocr.images import sniff_format
 from airflow_provider_tencent_ocr.pii import PiiProtector
+from airflow_provider_tencent_ocr.uris import local_path
 from airflow_provider_tencent_ocr.validation import typed_columns
 
 PhotoOutput = Literal["inline", "files", "none"]
@@ -29,14 +30,14 @@ def default_photo_dir(output: str) -> str:
 def write_photo(photo: bytes, photo_dir: str, *, storage_conn_id: str | None = None) -> str:
     """Store one portrait under a content-hash name (no personal data in the path); return its URI."""
     name = hashlib.sha256(photo).hexdigest() + _EXTENSIONS.get(sniff_format(photo) or "", ".jpg")
-    if "://" in photo_dir and not photo_dir.startswith("file://"):
+    local_dir = local_path(photo_dir)
+    if local_dir is None:
         from airflow.sdk import ObjectStoragePath
 
         target = ObjectStoragePath(photo_dir, conn_id=storage_conn_id) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(photo)
         return str(target)
-    local_dir = photo_dir.removeprefix("file://")
     os.makedirs(local_dir, exist_ok=True)
     path = os.path.join(local_dir, name)
     if not os.path.exists(path):

@@ -14,9 +14,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import WARN_CODES, WARN_MEANINGS
+from airflow_provider_tencent_ocr.uris import local_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,9 +37,8 @@ def _read_columns(parquet_uri: str) -> pa.Table:
     """The report's columns only; local paths and ``file://`` via pyarrow, others via ObjectStoragePath."""
     import pyarrow.parquet as pq
 
-    parsed = urlparse(parquet_uri)
-    if parsed.scheme in ("", "file"):
-        path = unquote(parsed.path) if parsed.scheme == "file" else parquet_uri
+    path = local_path(parquet_uri)
+    if path is not None:
         names = set(pq.read_schema(path).names)
         return pq.read_table(path, columns=[c for c in _WANTED if c in names])
     from airflow.sdk import ObjectStoragePath
