@@ -322,3 +322,20 @@ def test_sigkill_half_way_then_rerun_pays_at_most_in_flight_twice(tmp_path, conn
     assert billed <= 40 + 4
     cached = sum(1 for r in rows if r["attempts"] == 0)
     assert cached >= billed_before - 4
+
+
+# -- progress ----------------------------------------------------------------------------------------
+def test_progress_lines_give_counts_rate_and_eta_without_personal_data(tmp_path, connect, caplog):
+    import logging
+
+    recogniser = FixtureRecogniser()
+    with EmulatorServer(recogniser=recogniser, rate_limit=1000, latency=0.05) as emulator:
+        hook = connect(emulator)
+        paths = write_images(tmp_path, 30)
+        with caplog.at_level(logging.INFO, logger="airflow_provider_tencent_ocr.runner"):
+            summary, rows = run_list(hook, paths, max_in_flight=2, progress_interval=0.2)
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress:")]
+    assert summary.ok == 30 and progress, "a run of ~0.8 s at 0.2 s intervals must log progress"
+    assert all("/30 rows" in line and "requests/s" in line and "ETA" in line for line in progress)
+    secrets = {row["id_number"] for row in rows} | {row["en_name"] for row in rows} | set(paths)
+    assert not any(value in line for value in secrets for line in progress)
