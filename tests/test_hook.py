@@ -222,3 +222,50 @@ def test_test_connection_reports_unreachable_endpoint(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", conn)  # the server is gone now
     ok, message = TencentOcrHook().test_connection()
     assert not ok and message.startswith("ClientNetworkError")
+
+
+@pytest.fixture
+def broken_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A loopback server that answers /short with half a body and everything else with an HTML 404."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.server.mode == "short":  # type: ignore[attr-defined]
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b'{"Response": ')
+                self.wfile.flush()
+                self.connection.close()
+            else:
+                self.send_error(404, "Not Found")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.mode = "404"  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    conn = {
+        "conn_type": "tencentcloud",
+        "login": "AKIDx",
+        "password": "k",
+        "extra": {"endpoint": f"http://127.0.0.1:{server.server_address[1]}"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", json.dumps(conn))
+    yield server  # type: ignore[misc]
+    server.shutdown()
+    server.server_close()
+
+
+def test_connection_lost_mid_answer_is_a_retryable_api_error(broken_endpoint) -> None:
+    broken_endpoint.mode = "short"
+    error = _api_error()
+    assert (error.code, error.kind) == ("ClientNetworkError", ErrorKind.RETRYABLE)
+
+
+def test_test_connection_fails_for_an_endpoint_that_is_not_the_service(broken_endpoint) -> None:
+    ok, message = TencentOcrHook().test_connection()
+    assert not ok and "404" in message

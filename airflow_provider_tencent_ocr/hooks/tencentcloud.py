@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION
 from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError
 
 if TYPE_CHECKING:
@@ -29,13 +30,13 @@ DEFAULT_LANGUAGE = "en-US"
 DEFAULT_TIMEOUT = 30
 
 
-def _below_warning(record: logging.LogRecord) -> bool:
+def _warning_or_above(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING
 
 
 # The SDK logs whole requests (Authorization, X-TC-Token, image Base64) at DEBUG. A filter on its
 # logger drops those records whatever level anyone configures for it later.
-logging.getLogger("tencentcloud_sdk_common").addFilter(_below_warning)
+logging.getLogger("tencentcloud_sdk_common").addFilter(_warning_or_above)
 
 
 @dataclass(frozen=True)
@@ -189,13 +190,19 @@ class TencentCloudHook(BaseHook):
         known (5xx is retryable, 4xx is not) and an ``Error`` body is detected whatever its
         Content-Type.
         """
+        from requests import RequestException
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
         try:
             http_response = self.get_client()._call(action, params)
+            # The SDK streams: the body is only read here, and a connection lost mid-body raises here.
             status, body = http_response.status_code, http_response.content
         except TencentCloudSDKException as err:
             raise TencentCloudAPIError(err.get_code() or "ClientNetworkError", str(err.get_message())) from None
+        except RequestException as err:
+            raise TencentCloudAPIError(
+                "ClientNetworkError", f"{type(err).__name__} while reading the answer", kind=ErrorKind.RETRYABLE
+            ) from None
         if status != 200:
             raise TencentCloudAPIError(
                 "ServerNetworkError",
@@ -205,6 +212,8 @@ class TencentCloudHook(BaseHook):
             )
         try:
             response = json.loads(body)["Response"]
+            if not isinstance(response, dict) or not isinstance(response.get("Error") or {}, dict):
+                raise TypeError("Response and Error must be objects")
         except (ValueError, KeyError, TypeError):
             raise TencentCloudAPIError(
                 "ServerNetworkError",
@@ -228,9 +237,11 @@ class TencentCloudHook(BaseHook):
         then rejects its parameters, so a parameter error means the credentials are good.
         """
         try:
-            self.call("RecognizeSingaporeIDCardOCR", {})
+            self.call(ACTION, {})
         except TencentCloudAPIError as err:
-            if err.kind is ErrorKind.PER_IMAGE or err.code.startswith(("MissingParameter", "InvalidParameter")):
+            # Only an answer from the service itself (it carries a RequestId) about the parameters
+            # proves anything; a proxy's 404 or a wrong host does not.
+            if err.request_id and err.kind is ErrorKind.PER_IMAGE:
                 return True, (
                     f"Credentials and signature accepted by {self.config.host} ({err.code} for an empty request)."
                 )
