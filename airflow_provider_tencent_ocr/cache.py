@@ -2,8 +2,9 @@
 
 Results are keyed by (action, image SHA-256, request options) and committed one by one to a
 SQLite file, so a SIGKILL loses at most the calls that were in flight. A cache location on
-object storage is downloaded at start and uploaded every ``sync_seconds`` and at the end (there
-a kill can lose up to that interval; a local path is the safe choice for very large runs).
+object storage is downloaded at start and uploaded between output batches once ``sync_seconds``
+have passed, and at the end (there a kill can lose up to that interval; a local path is the safe
+choice for very large runs).
 
 The cache holds raw OCR results, i.e. personal data: keep it where the output's readers cannot
 reach it, and delete it when the run's retention ends.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -22,6 +24,8 @@ import time
 from typing import Any
 
 from airflow_provider_tencent_ocr.uris import local_path
+
+log = logging.getLogger(__name__)
 
 
 def cache_key(action: str, image_key: str, options: dict[str, Any]) -> str:
@@ -49,7 +53,11 @@ class ResultCache:
         if self._remote:
             self._tmpdir = tempfile.mkdtemp(prefix="tencent-ocr-cache-")
             self.path = os.path.join(self._tmpdir, "cache.sqlite")
-            self._download()
+            try:
+                self._download()
+            except BaseException:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+                raise
         else:
             self.path = str(path)
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
@@ -78,20 +86,36 @@ class ResultCache:
                 (key, obtained_at, json.dumps(result, ensure_ascii=False)),
             )
             self._dirty = True
-            if self._remote and time.monotonic() - self._last_sync > self._sync_seconds:
+
+    def sync_if_due(self) -> None:
+        """Upload an object-storage cache if ``sync_seconds`` have passed (the runner calls this
+        between output batches, off the workers' path). A failed upload is logged, not raised:
+        the next sync or ``close`` tries again, and the run itself is not at stake."""
+        if not self._remote or not self._dirty or time.monotonic() - self._last_sync < self._sync_seconds:
+            return
+        try:
+            with self._lock:
                 self._upload()
+        except Exception as err:
+            log.warning("could not upload the result cache to %s (%s); will retry", self.uri, type(err).__name__)
 
     def __len__(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
     def close(self) -> None:
-        with self._lock:
+        """Upload a dirty object-storage cache one last time; a failure is logged, never raised,
+        so it cannot hide the run's own outcome (results then stay billable again, nothing else)."""
+        try:
             if self._remote and self._dirty:
-                self._upload()
+                with self._lock:
+                    self._upload()
+        except Exception as err:
+            log.warning("could not upload the result cache to %s (%s)", self.uri, type(err).__name__)
+        finally:
             self._db.close()
-        if self._remote:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            if self._remote:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
 
     def __enter__(self) -> ResultCache:
         return self

@@ -9,6 +9,7 @@ results already paid for stay in the cache for the next attempt.
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import logging
 import os
@@ -132,6 +133,10 @@ class RunSummary:
         }
 
 
+# Columns an error row keeps when post-processing fails (identity of the row, not its content).
+_KEPT_ON_ERROR = frozenset({"record_id", "image_uri", "image_sha256", "request_id", "attempts", "ocr_at"})
+
+
 class _Stopped(Exception):
     """Internal: a fatal error elsewhere means this row must not call the API."""
 
@@ -190,14 +195,7 @@ class OcrRunner:
         reporter = threading.Thread(target=self._report, args=(total, started, stop_progress), daemon=True)
         reporter.start()
         try:
-            with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="tencent-ocr") as pool:
-                for batch in manifest.iter_batches():
-                    outcomes = list(pool.map(self._process, batch))
-                    if self._fatal.is_set():
-                        break
-                    sink.write_rows(
-                        [self._row(row, outcome, summary) for row, outcome in zip(batch, outcomes, strict=True)]
-                    )
+            self._stream(manifest, sink, summary)
         finally:
             stop_progress.set()
             reporter.join(timeout=5)
@@ -211,6 +209,37 @@ class OcrRunner:
         if self._fatal_error is not None:
             raise RunAborted(self._fatal_error, self._obtained, durable.uri if durable else None)
         return summary
+
+    def _stream(self, manifest: Manifest, sink: RowSink, summary: RunSummary) -> None:
+        """Keep the pool busy across batch boundaries; hand rows to the sink in manifest order.
+
+        A bounded window of submitted rows (not a whole batch at a time) means one slow row never
+        idles the other workers, and memory stays bounded by the window and one output batch.
+        """
+        window = 4 * self.options.max_in_flight
+        pending: collections.deque[tuple[ManifestRow, Future[Outcome]]] = collections.deque()
+        finished: list[dict[str, Any]] = []
+
+        def drain(keep: int) -> None:
+            while len(pending) > keep:
+                row, future = pending.popleft()
+                finished.append(self._row(row, future.result(), summary))
+                if len(finished) >= manifest.batch_rows and not self._fatal.is_set():
+                    sink.write_rows(finished)
+                    finished.clear()
+                    if self.cache is not None:
+                        self.cache.sync_if_due()
+
+        with ThreadPoolExecutor(self.options.max_in_flight, thread_name_prefix="tencent-ocr") as pool:
+            for batch in manifest.iter_batches():
+                for row in batch:
+                    if self._fatal.is_set():
+                        break
+                    pending.append((row, pool.submit(self._process, row)))
+                    drain(window)
+            drain(0)
+        if finished and not self._fatal.is_set():
+            sink.write_rows(finished)
 
     def check_error_rate(self, summary: RunSummary) -> None:
         """Raise ErrorRateExceeded when the share of error rows is above ``max_error_rate``."""
@@ -227,12 +256,16 @@ class OcrRunner:
     # -- one row ----------------------------------------------------------------------------
     def _process(self, row: ManifestRow) -> Outcome:
         try:
-            return self._recognise_row(row)
+            outcome = self._recognise_row(row)
         except _Stopped:
-            return Outcome(error_code="NotProcessed", error_message="the run stopped at a fatal error")
-        finally:
-            with self._lock:
-                self._done += 1
+            outcome = Outcome(error_code="NotProcessed", error_message="the run stopped at a fatal error")
+        except Exception as err:  # a bug or an unexpected library error: one error row, not a lost run
+            log.warning("row %d failed unexpectedly: %s", row.index, type(err).__name__)
+            outcome = Outcome(error_code="InternalClientError", error_message=f"unexpected {type(err).__name__}")
+        with self._lock:
+            self._done += 1
+            self._errors += outcome.result is None
+        return outcome
 
     def _recognise_row(self, row: ManifestRow) -> Outcome:
         uri = (row.image_uri or "").strip()
@@ -265,18 +298,11 @@ class OcrRunner:
         )
 
     def _once(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
-        """Serve from the cache, join an identical call in flight, or make the call."""
-        if self.cache is not None:
-            cached = self.cache.get(key)
-            if cached is not None:
-                response, obtained_at = cached
-                return Outcome(
-                    image_sha256=digest,
-                    result=sg.SingaporeIdCardResult.from_response(response),
-                    request_id=response.get("RequestId"),
-                    ocr_at=datetime.fromtimestamp(obtained_at, UTC),
-                    from_cache=True,
-                )
+        """Join an identical call in flight, or (as its owner) serve from the cache or make the call.
+
+        The in-flight slot is claimed before the cache is read and released only after the result
+        is stored, so two rows with the same image can never both miss and both pay.
+        """
         with self._lock:
             shared = self._inflight.get(key)
             owner = shared is None
@@ -286,9 +312,21 @@ class OcrRunner:
         if not owner:
             return replace(shared.result(), attempts=0)
         try:
-            outcome = replace(self._call(image), image_sha256=digest)
-            if outcome.result is not None and self.cache is not None:
-                self.cache.put(key, outcome.result.to_response(), outcome.ocr_at.timestamp() if outcome.ocr_at else 0)
+            cached = self.cache.get(key) if self.cache is not None else None
+            if cached is not None:
+                response, obtained_at = cached
+                outcome = Outcome(
+                    image_sha256=digest,
+                    result=sg.SingaporeIdCardResult.from_response(response),
+                    request_id=response.get("RequestId"),
+                    ocr_at=datetime.fromtimestamp(obtained_at, UTC),
+                    from_cache=True,
+                )
+            else:
+                outcome = replace(self._call(image), image_sha256=digest)
+                if outcome.result is not None and self.cache is not None:
+                    obtained_at = outcome.ocr_at.timestamp() if outcome.ocr_at else 0.0
+                    self.cache.put(key, outcome.result.to_response(), obtained_at)
             shared.set_result(outcome)
             return outcome
         except BaseException as err:
@@ -351,21 +389,28 @@ class OcrRunner:
             "attempts": outcome.attempts,
             "ocr_at": outcome.ocr_at,
         }
+        if outcome.result is not None:
+            out.update(sg.result_columns(outcome.result))
+        if self.row_transform is not None:
+            try:
+                out = self.row_transform(out)
+            except Exception as err:  # e.g. a portrait that could not be stored: the row says so
+                out.update(
+                    {column: None for column in out if column not in _KEPT_ON_ERROR},
+                    status="error",
+                    error_code="PostProcessingFailed",
+                    error_message=f"{type(err).__name__} while storing the result (portrait or personal-data step)",
+                )
         summary.rows += 1
         summary.cache_hits += outcome.from_cache
-        if outcome.result is None:
+        if out["status"] == "error":
             summary.errors += 1
-            code = outcome.error_code or "UnknownError"
+            code = out["error_code"] or "UnknownError"
             summary.errors_by_code[code] = summary.errors_by_code.get(code, 0) + 1
-            with self._lock:
-                self._errors += 1
         else:
             summary.ok += 1
-            out.update(sg.result_columns(outcome.result))
-            for code, n in Counter(str(c) for c in outcome.result.warn_codes).items():
+            for code, n in Counter(str(c) for c in out["warn_codes"] or ()).items():
                 summary.warnings_by_code[code] = summary.warnings_by_code.get(code, 0) + n
-        if self.row_transform is not None:
-            out = self.row_transform(out)
         out.update(row.carried)
         return out
 

@@ -339,3 +339,70 @@ def test_progress_lines_give_counts_rate_and_eta_without_personal_data(tmp_path,
     assert all("/30 rows" in line and "requests/s" in line and "ETA" in line for line in progress)
     secrets = {row["id_number"] for row in rows} | {row["en_name"] for row in rows} | set(paths)
     assert not any(value in line for value in secrets for line in progress)
+
+
+# -- robustness ------------------------------------------------------------------------------------
+class SlowSecondLookupCache(ResultCache):
+    """A real cache whose second lookup is slow: the window in which two rows could both miss."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.lookups = 0
+
+    def get(self, key: str):
+        self.lookups += 1
+        found = super().get(key)
+        if self.lookups == 2:
+            time.sleep(0.3)  # answer "not cached" late, after the other row has stored its result
+        return found
+
+
+def test_identical_images_never_both_pay_even_when_a_lookup_is_slow(tmp_path, connect):
+    image = write_images(tmp_path / "img", 1)[0]
+    with EmulatorServer(rate_limit=1000, latency=0.1) as emulator:  # the first call is still in flight
+        hook = connect(emulator)
+        cache = SlowSecondLookupCache(str(tmp_path / "cache.sqlite"))
+        summary, rows = run_list(hook, [image, image, image], cache=cache, max_in_flight=3)
+        cache.close()
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    assert emulator.stats.billed == 1 and summary.api_calls == 1
+
+
+def test_a_failing_row_step_becomes_an_error_row_not_a_lost_run(tmp_path, connect):
+    paths = write_images(tmp_path / "img", 4)
+
+    def transform(row):
+        if row["record_id"] == "2":
+            raise OSError("disk full")
+        return row
+
+    with EmulatorServer(rate_limit=1000) as emulator:
+        hook = connect(emulator)
+        sink = ListSink()
+        runner = OcrRunner(hook, RunOptions(**FAST), row_transform=transform)
+        summary = runner.run(manifest_from_images(paths), sink)
+    rows = sink.rows
+    assert [r["status"] for r in rows] == ["ok", "ok", "error", "ok"]
+    assert rows[2]["error_code"] == "PostProcessingFailed" and rows[2]["id_number"] is None
+    assert summary.errors_by_code == {"PostProcessingFailed": 1}
+
+
+def test_an_unexpected_client_error_becomes_an_error_row(tmp_path, connect):
+    paths = write_images(tmp_path / "img", 3)
+
+    class FlakyHook:
+        """The real hook, except that one image trips a bug-like exception on the client side."""
+
+        def __init__(self, hook: TencentOcrHook) -> None:
+            self.hook, self.calls = hook, 0
+
+        def recognize_singapore_id_card(self, **kwargs):
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyError("unexpected")
+            return self.hook.recognize_singapore_id_card(**kwargs)
+
+    with EmulatorServer(rate_limit=1000) as emulator:
+        summary, rows = run_list(FlakyHook(connect(emulator)), paths, max_in_flight=1)
+    assert [r["status"] for r in rows].count("error") == 1
+    assert summary.errors_by_code == {"InternalClientError": 1} and summary.ok == 2
