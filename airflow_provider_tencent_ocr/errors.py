@@ -28,6 +28,8 @@ _FATAL_PREFIXES = ("AuthFailure", "UnauthorizedOperation", "ResourceUnavailable"
 _FATAL_CODES = frozenset(
     {
         "FailedOperation.UnOpenError",
+        "FailedOperation.ArrearsError",  # account in arrears
+        "FailedOperation.CountLimitError",  # the account's daily count is used up
         "InvalidAction",
         "NoSuchVersion",
         "UnsupportedRegion",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 from typing import Any, BinaryIO
@@ -42,12 +41,6 @@ def check_image_bytes(data: bytes) -> str:
             "UnsupportedImageFormat", "image is not PNG, JPEG or BMP (checked by its first bytes): convert it"
         )
     return fmt
-
-
-def encode_checked(data: bytes) -> str:
-    """Check the bytes and return their Base64 text for ``ImageBase64``."""
-    check_image_bytes(data)
-    return base64.b64encode(data).decode("ascii")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -98,7 +98,6 @@ class _Location:
 
     def __init__(self, source: str, storage_conn_id: str | None) -> None:
         self.source = source
-        self.local_path: str | None = None
         self.remote: Any = None
         self.local_path = local_path(source)
         if self.local_path is None:

@@ -9,8 +9,6 @@ _OFFSET = {"S": 0, "T": 4, "F": 0, "G": 4, "M": 3}
 _LETTERS = {"S": "JZIHGFEDCBA", "T": "JZIHGFEDCBA", "F": "XWUTRQPNMLK", "G": "XWUTRQPNMLK"}
 _M_LETTERS = "KLJNPQRTUWX"
 ID_PATTERN = re.compile(r"^[STFGM]\d{7}[A-Z]$")
-NRIC_PREFIXES = frozenset("ST")
-FIN_PREFIXES = frozenset("FGM")
 
 
 def check_letter(prefix: str, digits: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -40,9 +41,11 @@ def write_photo(photo: bytes, photo_dir: str, *, storage_conn_id: str | None = N
         return str(target)
     os.makedirs(local_dir, exist_ok=True)
     path = os.path.join(local_dir, name)
-    if not os.path.exists(path):
-        with open(path, "wb") as fh:
+    if not os.path.exists(path):  # content-addressed: an existing file already holds these bytes
+        temp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(temp, "wb") as fh:
             fh.write(photo)
+        os.replace(temp, path)  # never a truncated portrait under the final name
     return path
 
 

@@ -17,7 +17,6 @@ from airflow_provider_tencent_ocr.images import (
     ImageDownloadError,
     check_image_bytes,
     display_uri,
-    encode_checked,
     is_http_url,
     load_image,
 )
@@ -146,7 +145,7 @@ def test_oversized_local_file_stops_reading(tmp_path):
     assert info.value.code == "ImageTooLarge"
     exact = tmp_path / "exact.png"
     exact.write_bytes(PNG + b"\0" * (MAX_IMAGE_BYTES - len(PNG)))
-    encode_checked(load_image(str(exact)))  # the largest image the API accepts goes through
+    check_image_bytes(load_image(str(exact)))  # the largest image the API accepts goes through
 
 
 # --------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from airflow_provider_tencent_ocr.emulator.recognisers import (
     RecognitionFailed,
 )
 from airflow_provider_tencent_ocr.emulator.signature import Credentials, SignatureError, verify
-from airflow_provider_tencent_ocr.images import sniff_format
+from airflow_provider_tencent_ocr.images import base64_length, sniff_format
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ class EmulatorServer:
                 raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.") from None
         else:
             raise ApiError("MissingParameter", "One of ImageBase64 or ImageUrl is required.")
-        if len(base64.b64encode(image)) > sg.MAX_IMAGE_BASE64_BYTES:
+        if base64_length(len(image)) > sg.MAX_IMAGE_BASE64_BYTES:
             raise ApiError("FailedOperation.ImageSizeTooLarge", "The image is larger than 7 MB after Base64.")
         if sniff_format(image) is None:
             raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.")
