@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from airflow.sdk import Asset
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.manifest import ManifestError
@@ -371,3 +372,13 @@ def test_output_readable_with_pandas_and_duckdb(tmp_path, tencent_ocr_emulator, 
         .fetchone()
     )
     assert (count, ok) == (3, 3)
+
+
+@pytest.mark.parametrize("output", ["{{ var.value.out }}", "relative/cards.parquet", "s3://{{ ds }}/x.parquet"])
+def test_an_output_without_a_fixed_folder_needs_explicit_outlets(output):
+    with pytest.raises(ValueError, match="outlets="):
+        TencentOcrSingaporeIdCardOperator(task_id="ocr", manifest="/m.csv", output=output)
+    op = TencentOcrSingaporeIdCardOperator(
+        task_id="ocr2", manifest="/m.csv", output=output, outlets=[Asset("s3://bucket/ocr/")]
+    )
+    assert [a.uri.rstrip("/") for a in op.outlets] == ["s3://bucket/ocr"]

@@ -29,7 +29,13 @@ def output_asset(output: str) -> Asset:
     uri = output
     if "{{" in uri:
         uri = posixpath.dirname(uri[: uri.index("{{")]) + "/"
-    if "://" not in uri:
+    local = "://" not in uri
+    if uri in ("/", "") or uri.endswith("://") or (local and not posixpath.isabs(uri)):
+        raise ValueError(
+            f"cannot derive an Asset from output={output!r}: give an absolute path or a URI whose folder is "
+            "fixed (templates after it are fine), or pass outlets=[Asset(...)] yourself"
+        )
+    if local:  # normalised like the consumer DAG's Asset, so /a/./b and /a/b are one Asset
         uri = "file://" + posixpath.abspath(uri) + ("/" if uri.endswith("/") else "")
     return Asset(uri)
 
@@ -172,6 +178,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         if self.cache is None or str(self.cache).strip().lower() != "none":
             cache = ResultCache(self.cache or default_cache_uri(self.output_uri), storage_conn_id=self.storage_conn_id)
         hook = TencentOcrHook(self.tencentcloud_conn_id)
+        hook.config  # noqa: B018 - read the connection now: a missing one fails before any image is read
         runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
         self.log.info("OCR of %s into %s", manifest.source, self.output_uri)
         try:
@@ -202,6 +209,11 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
 
         if self.manifest is None:
             images = [self.images] if isinstance(self.images, str) else list(self.images or [])
+            if len(images) == 1 and images[0].lstrip().startswith("["):
+                raise ValueError(
+                    "images rendered to the text of a list; pass the XComArg itself (images=task.output) or "
+                    "set render_template_as_native_obj=True on the DAG"
+                )
             return manifest_from_images(images, batch_rows=self.batch_rows)
         return open_manifest(
             self.manifest,
