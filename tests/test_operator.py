@@ -382,3 +382,9 @@ def test_an_output_without_a_fixed_folder_needs_explicit_outlets(output):
         task_id="ocr2", manifest="/m.csv", output=output, outlets=[Asset("s3://bucket/ocr/")]
     )
     assert [a.uri.rstrip("/") for a in op.outlets] == ["s3://bucket/ocr"]
+
+
+def test_images_rendered_to_the_text_of_a_list_is_refused():
+    op = TencentOcrSingaporeIdCardOperator(task_id="ocr", images="['/a.png', '/b.png']", output="/tmp/x.parquet")
+    with pytest.raises(ValueError, match="render_template_as_native_obj"):
+        op._open_manifest()
