@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import struct
-import subprocess
-import sys
 import time
 import urllib.request
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_tencent_ocr.emulator.server import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, STATS_PATH
+from airflow_provider_tencent_ocr.emulator.process import emulator_process
+from airflow_provider_tencent_ocr.emulator.server import STATS_PATH, connection_json
 
 
 def png(seed: int, size: int = 16) -> bytes:
@@ -44,22 +41,9 @@ def write_manifest(folder: Path, rows: int, unique: int) -> Path:
     return manifest
 
 
-@contextmanager
-def emulator(*flags: str) -> Iterator[str]:
-    """Run ``python -m airflow_provider_tencent_ocr.emulator`` with flags; yield its endpoint."""
-    cmd = [sys.executable, "-m", "airflow_provider_tencent_ocr.emulator", "--port", "0", *flags]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    endpoint = line.split("listening on ", 1)[1].split()[0]
-    try:
-        yield endpoint
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def emulator(*flags: str) -> AbstractContextManager[str]:
+    """An emulator subprocess with these flags; yields its endpoint."""
+    return emulator_process(*flags)
 
 
 def stats(endpoint: str) -> dict[str, Any]:
@@ -68,14 +52,7 @@ def stats(endpoint: str) -> dict[str, Any]:
 
 
 def use_emulator(endpoint: str) -> None:
-    os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "tencentcloud",
-            "login": DEFAULT_SECRET_ID,
-            "password": DEFAULT_SECRET_KEY,
-            "extra": {"endpoint": endpoint, "timeout": 10},
-        }
-    )
+    os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = connection_json(endpoint, timeout=10)
 
 
 def run_ocr(manifest: Path, output: Path, cache: Path | None, **options: Any) -> tuple[Any, float]:

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,29 +21,6 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _start_emulator(recogniser: str, fixture: Path | None, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, "-m", "airflow_provider_tencent_ocr.emulator", "--port", "0", "--recogniser", recogniser]
-    if fixture is not None:
-        cmd += ["--fixture", str(fixture), "--unknown-images", "reject"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()  # "... listening on http://127.0.0.1:PORT (...)"
-    if "listening on" not in line:
-        proc.kill()
-        raise SystemExit(f"the emulator did not start: {line!r}")
-    return proc, line.split("listening on ", 1)[1].split()[0]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _run_dag(dag_id: str, log_file: Path) -> str:
@@ -86,25 +62,20 @@ def main() -> int:
         fixture = out / "fixture.json"
         fixture.write_text(json.dumps(fixture_table(manifest)), encoding="utf-8")
 
-    env = dict(os.environ)
-    emulator, endpoint = _start_emulator(args.recogniser, fixture, env)
-    try:
-        from airflow_provider_tencent_ocr.emulator.server import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY
+    from airflow_provider_tencent_ocr.emulator.process import emulator_process
+    from airflow_provider_tencent_ocr.emulator.server import connection_json
 
+    flags = ["--recogniser", args.recogniser]
+    if fixture is not None:
+        flags += ["--fixture", str(fixture), "--unknown-images", "reject"]
+    with emulator_process(*flags) as endpoint:
         airflow_env = {
             "AIRFLOW_HOME": str(out / "airflow_home"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "TENCENT_OCR_DEMO_OUTPUT_DIR": str(out),
-            "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT": json.dumps(
-                {
-                    "conn_type": "tencentcloud",
-                    "login": DEFAULT_SECRET_ID,
-                    "password": DEFAULT_SECRET_KEY,
-                    "extra": {"endpoint": endpoint, "region": "ap-singapore"},
-                }
-            ),
+            "AIRFLOW_CONN_TENCENTCLOUD_DEFAULT": connection_json(endpoint),
         }
         os.environ.update(airflow_env)
         print(f"emulator ({args.recogniser} recogniser) on {endpoint}; migrating the SQLite metadata database ...")
@@ -118,11 +89,11 @@ def main() -> int:
         producer = _run_dag("example_tencent_ocr_singapore_id_cards", out / "airflow_run.log")
         print("running example_tencent_ocr_warn_report ...")
         consumer = _run_dag("example_tencent_ocr_warn_report", out / "airflow_run.log")
-    finally:
-        _stop(emulator)
 
     from airflow_provider_tencent_ocr.report import format_summary
 
+    if not (producer.endswith("success") and consumer.endswith("success")):
+        return 1
     report = json.loads((out / "report" / "warn_report.json").read_text(encoding="utf-8"))
     print()
     print(f"producer DAG: {producer}; consumer DAG: {consumer}; {time.monotonic() - started:.0f} s in all")
@@ -131,7 +102,7 @@ def main() -> int:
     print()
     print(format_summary(report))
     print(_truth_check(out / "singapore_id_cards.parquet", manifest))
-    return 0 if producer.endswith("success") and consumer.endswith("success") else 1
+    return 0
 
 
 def _truth_check(parquet: Path, manifest: Path) -> str:

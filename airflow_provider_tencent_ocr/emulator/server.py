@@ -144,10 +144,10 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
+        if self._thread:  # shutdown() waits for serve_forever(), so only after start()
+            self._httpd.shutdown()
             self._thread.join(timeout=5)
+        self._httpd.server_close()
         self.recogniser.close()
 
     def __enter__(self) -> EmulatorServer:
@@ -156,23 +156,9 @@ class EmulatorServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def connection_extra(self) -> dict[str, Any]:
-        return {
-            "endpoint": self.endpoint,
-            "region": "ap-singapore",
-            **({"token": self.token} if self.token else {}),
-        }
-
     def connection_json(self) -> str:
         """An ``AIRFLOW_CONN_...`` value (JSON form) for this emulator's default credentials."""
-        return json.dumps(
-            {
-                "conn_type": "tencentcloud",
-                "login": self.secret_id,
-                "password": self.secret_key,
-                "extra": self.connection_extra(),
-            }
-        )
+        return connection_json(self.endpoint, self.secret_id, self.secret_key, self.token)
 
     # -- request handling ----------------------------------------------------------------
     def _count(self, code: str) -> None:
@@ -268,6 +254,23 @@ class EmulatorServer:
         response["Photo"] = base64.b64encode(photo).decode() if photo else ""
         response["WarnCardInfos"] = list(recognition.warn_codes)
         return response
+
+
+def connection_json(
+    endpoint: str,
+    secret_id: str = DEFAULT_SECRET_ID,
+    secret_key: str = DEFAULT_SECRET_KEY,
+    token: str | None = None,
+    *,
+    timeout: float | None = None,
+) -> str:
+    """An ``AIRFLOW_CONN_...`` value (JSON form) for an emulator at ``endpoint``."""
+    extra: dict[str, Any] = {"endpoint": endpoint, "region": "ap-singapore"}
+    if token:
+        extra["token"] = token
+    if timeout:
+        extra["timeout"] = timeout
+    return json.dumps({"conn_type": "tencentcloud", "login": secret_id, "password": secret_key, "extra": extra})
 
 
 def _request_id() -> str:
