@@ -14,7 +14,7 @@ if [[ ! -x .venv/bin/uv ]]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv || true
 fi
 if [[ -x .venv/bin/uv ]]; then
-  .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[local,dev]"
+  .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[local,report,dev]"
 else
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[local,dev]"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[local,report,dev]"
 fi
