@@ -61,6 +61,8 @@ class ResultCache:
         else:
             self.path = str(path)
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        # Owner-only from the start: it holds raw personal data (SQLite gives its WAL files the same mode).
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
