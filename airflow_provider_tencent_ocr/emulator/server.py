@@ -199,8 +199,10 @@ class EmulatorServer:
             if not self.limiter.allow(secret_id) or self._chance(self.faults.throttle):
                 raise ApiError("RequestLimitExceeded", "Your current request times equals to `20` in a second.")
             if self._chance(self.faults.drop):
+                self._count("DroppedConnection")
                 return 0, None
             if self._chance(self.faults.http_5xx):
+                self._count("HTTP502")
                 return 502, {"message": "Bad Gateway"}
             if self._chance(self.faults.internal_error):
                 raise ApiError("InternalError", "An internal error has occurred. Retry your request.")
