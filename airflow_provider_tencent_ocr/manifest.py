@@ -240,12 +240,28 @@ def _image_uri(value: Any) -> str | None:
     return str(value)
 
 
-class _ArrowManifest(Manifest):
-    """Shared row building for formats read as Arrow record batches."""
+class _FileManifest(Manifest):
+    """A manifest read from a file: where it is and which of its columns matter."""
 
-    image_column: str
-    id_column: str | None
-    carry_columns: list[str]
+    def _locate(
+        self,
+        location: _Location,
+        image_column: str,
+        id_column: str | None,
+        carry_columns: Sequence[str],
+        *,
+        gzipped: bool = False,
+    ) -> None:
+        """Set before the file is scanned (the base ``__init__`` runs once the types are known)."""
+        self._location = location
+        self._gzipped = gzipped
+        self.image_column = image_column
+        self.id_column = id_column
+        self.carry_columns = list(carry_columns)
+
+
+class _ArrowManifest(_FileManifest):
+    """Shared row building for formats read as Arrow record batches."""
 
     def _rows(self, batch: pa.RecordBatch, start: int) -> list[ManifestRow]:
         n = batch.num_rows
@@ -279,11 +295,7 @@ class _CsvManifest(_ArrowManifest):
         carry_columns: Sequence[str],
         batch_rows: int,
     ) -> None:
-        self._location = location
-        self._gzipped = gzipped
-        self.image_column = image_column
-        self.id_column = id_column
-        self.carry_columns = list(carry_columns)
+        self._locate(location, image_column, id_column, carry_columns, gzipped=gzipped)
         self._needed = _needed_columns(image_column, id_column, carry_columns)
         self._text_columns = {image_column, *([id_column] if id_column else [])}
         self._include: list[str] = []  # all columns until the header has been checked
@@ -427,10 +439,7 @@ class _ParquetManifest(_ArrowManifest):
         carry_columns: Sequence[str],
         batch_rows: int,
     ) -> None:
-        self._location = location
-        self.image_column = image_column
-        self.id_column = id_column
-        self.carry_columns = list(carry_columns)
+        self._locate(location, image_column, id_column, carry_columns)
         self._needed = _needed_columns(image_column, id_column, carry_columns)
         with self._open() as pf:
             schema = pf.schema_arrow
@@ -510,7 +519,7 @@ def _coerce(value: Any, typ: pa.DataType) -> Any:
     return value
 
 
-class _JsonlManifest(Manifest):
+class _JsonlManifest(_FileManifest):
     format = "jsonl"
 
     def __init__(
@@ -522,11 +531,7 @@ class _JsonlManifest(Manifest):
         carry_columns: Sequence[str],
         batch_rows: int,
     ) -> None:
-        self._location = location
-        self._gzipped = gzipped
-        self.image_column = image_column
-        self.id_column = id_column
-        self.carry_columns = list(carry_columns)
+        self._locate(location, image_column, id_column, carry_columns, gzipped=gzipped)
         kinds: dict[str, set[str]] = {c: set() for c in self.carry_columns}
         found: dict[str, None] = {}
         num_rows = 0
