@@ -12,8 +12,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_tencent_ocr.emulator.process import emulator_process
-from airflow_provider_tencent_ocr.emulator.server import STATS_PATH, connection_json
+from tencent_ocr_emulator.process import emulator_process
+from tencent_ocr_emulator.server import STATS_PATH, connection_json
 
 
 def png(seed: int, size: int = 16) -> bytes:

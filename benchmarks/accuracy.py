@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import BACK_FIELDS, FRONT_FIELDS, RESPONSE_FIELDS
-from airflow_provider_tencent_ocr.emulator.cards import expected_warn_codes, generate_cards, read_manifest
-from airflow_provider_tencent_ocr.emulator.local_engine import LocalRecogniser
+from tencent_ocr_emulator.cards import expected_warn_codes, generate_cards, read_manifest
+from tencent_ocr_emulator.local_engine import LocalRecogniser
 
 WARN_NAMES = {-9101: "covered", -9102: "photocopy", -9107: "reflective", -9108: "blurry"}
 # The synthetic backs print no expiry date (a citizen's NRIC has none), so it is not scored.
@@ -37,9 +37,9 @@ def run_direct(recogniser: LocalRecogniser, images: list[bytes]) -> list[tuple[d
 
 def run_hook(recogniser: LocalRecogniser, images: list[bytes]) -> list[tuple[dict[str, str], list[int], float]]:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-home-"))
-    from airflow_provider_tencent_ocr.emulator.server import EmulatorServer
     from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+    from tencent_ocr_emulator.server import EmulatorServer
 
     with EmulatorServer(recogniser=recogniser, rate_limit=0) as emulator:
         os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = emulator.connection_json()

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create (or reuse) .venv in the repository root and install the project with its extras.
+# Create (or reuse) .venv in the repository root and install the provider (with its report and dev
+# extras) and, beside it, the emulator distribution in ./emulator (with its offline OCR engine).
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it only installs what changed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +15,7 @@ if [[ ! -x .venv/bin/uv ]]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv || true
 fi
 if [[ -x .venv/bin/uv ]]; then
-  .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[local,report,dev]"
+  .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[report,dev]" -e "./emulator[local]"
 else
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[local,report,dev]"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[report,dev]" -e "./emulator[local]"
 fi

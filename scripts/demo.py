@@ -54,7 +54,7 @@ def main() -> int:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
 
-    from airflow_provider_tencent_ocr.emulator.cards import fixture_table, generate_cards
+    from tencent_ocr_emulator.cards import fixture_table, generate_cards
 
     manifest = generate_cards(out / "cards", args.cards, args.seed)
     fixture = None
@@ -62,8 +62,8 @@ def main() -> int:
         fixture = out / "fixture.json"
         fixture.write_text(json.dumps(fixture_table(manifest)), encoding="utf-8")
 
-    from airflow_provider_tencent_ocr.emulator.process import emulator_process
-    from airflow_provider_tencent_ocr.emulator.server import connection_json
+    from tencent_ocr_emulator.process import emulator_process
+    from tencent_ocr_emulator.server import connection_json
 
     flags = ["--recogniser", args.recogniser]
     if fixture is not None:

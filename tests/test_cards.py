@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_tencent_ocr import nric
 from airflow_provider_tencent_ocr.actions.singapore_id_card import RESPONSE_FIELDS
-from airflow_provider_tencent_ocr.emulator import cards
+from tencent_ocr_emulator import cards
 
 pytest.importorskip("PIL")
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.emulator.server import EmulatorServer, Faults
 from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.hooks.tencentcloud import parse_endpoint
+from tencent_ocr_emulator.server import EmulatorServer, Faults
 
 SECRET_KEY = "sEcReT-KeY-that-must-never-be-logged-1234"
 TOKEN = "sts-TOKEN-that-must-never-be-logged-5678"

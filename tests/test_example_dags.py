@@ -21,9 +21,9 @@ import pytest
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import WARN_CODES
-from airflow_provider_tencent_ocr.emulator.recognisers import FixtureRecogniser
-from airflow_provider_tencent_ocr.emulator.server import EmulatorServer
 from airflow_provider_tencent_ocr.parquet import OUTPUT_COLUMNS, output_schema
+from tencent_ocr_emulator.recognisers import FixtureRecogniser
+from tencent_ocr_emulator.server import EmulatorServer
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 PRODUCER = "example_tencent_ocr_singapore_id_cards"

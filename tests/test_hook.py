@@ -12,10 +12,10 @@ import pytest
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
-from airflow_provider_tencent_ocr.emulator.recognisers import FixtureRecogniser
-from airflow_provider_tencent_ocr.emulator.server import EmulatorServer, Faults
 from airflow_provider_tencent_ocr.errors import ErrorKind, InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+from tencent_ocr_emulator.recognisers import FixtureRecogniser
+from tencent_ocr_emulator.server import EmulatorServer, Faults
 
 CARD = {
     "ChName": "夏云阳",

@@ -18,11 +18,11 @@ pytest.importorskip("rapidocr")
 pytest.importorskip("PIL")
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import RESPONSE_FIELDS  # noqa: E402
-from airflow_provider_tencent_ocr.emulator import cards  # noqa: E402
-from airflow_provider_tencent_ocr.emulator.local_engine import LocalRecogniser  # noqa: E402
-from airflow_provider_tencent_ocr.emulator.server import EmulatorServer  # noqa: E402
 from airflow_provider_tencent_ocr.errors import TencentCloudAPIError  # noqa: E402
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook  # noqa: E402
+from tencent_ocr_emulator import cards  # noqa: E402
+from tencent_ocr_emulator.local_engine import LocalRecogniser  # noqa: E402
+from tencent_ocr_emulator.server import EmulatorServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_tencent_ocr import nric
-from airflow_provider_tencent_ocr.emulator.local_engine import parse
-from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine, load_fixture
+from tencent_ocr_emulator.local_engine import parse
+from tencent_ocr_emulator.local_engine.lines import OcrLine, load_fixture
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "ocr_lines").glob("*.json"))
 
@@ -158,7 +158,7 @@ def test_importing_the_engine_package_loads_no_ocr_library() -> None:
     import sys
 
     code = (
-        "import sys; import airflow_provider_tencent_ocr.emulator.local_engine as m; "
+        "import sys; import tencent_ocr_emulator.local_engine as m; "
         "assert m.LocalRecogniser; "
         "print(sorted(k for k in ('rapidocr', 'onnxruntime', 'cv2') if k in sys.modules))"
     )
@@ -169,7 +169,7 @@ def test_importing_the_engine_package_loads_no_ocr_library() -> None:
 def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from airflow_provider_tencent_ocr.emulator.local_engine import LocalRecogniser
+    from tencent_ocr_emulator.local_engine import LocalRecogniser
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rapidocr" else real(name, *a))

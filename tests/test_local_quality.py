@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_tencent_ocr.emulator.local_engine import parse, quality
-from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine, load_fixture
+from tencent_ocr_emulator.local_engine import parse, quality
+from tencent_ocr_emulator.local_engine.lines import OcrLine, load_fixture
 
 cv2 = pytest.importorskip("cv2")
 np = pytest.importorskip("numpy")

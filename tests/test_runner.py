@@ -21,12 +21,12 @@ import pytest
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.cache import ResultCache
-from airflow_provider_tencent_ocr.emulator.recognisers import FixtureRecogniser
-from airflow_provider_tencent_ocr.emulator.server import EmulatorServer, Faults
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.manifest import manifest_from_images
 from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
 from airflow_provider_tencent_ocr.runner import ErrorRateExceeded, OcrRunner, RunAborted, RunOptions
+from tencent_ocr_emulator.recognisers import FixtureRecogniser
+from tencent_ocr_emulator.server import EmulatorServer, Faults
 
 CONN_ID = "tencentcloud_runner_test"
 FAST = {"retry_max_wait": 0.05, "progress_interval": 60.0}

@@ -15,9 +15,9 @@ from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from airflow_provider_tencent_ocr.emulator import signature
-from airflow_provider_tencent_ocr.emulator.server import EmulatorServer
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+from tencent_ocr_emulator import signature
+from tencent_ocr_emulator.server import EmulatorServer
 
 VECTOR_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
 VECTOR_KEY = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"

@@ -1,9 +1,10 @@
 """Server-side verification of TC3-HMAC-SHA256, exactly as the Tencent Cloud gateway does it.
 
-The key derivation and final HMAC come from the SDK (``Sign.sign_tc3``), so client and server
-share one implementation of the hashing; what is written here is only what a server must add:
-parsing the Authorization header, rebuilding the canonical request from whatever headers the
-client says it signed, and the checks on time, identity and token.
+Written from the published algorithm alone (no SDK code): a server that shared the client's
+implementation would agree with the client's mistakes. The published test vector is checked
+against it in the tests. Besides the hashing: parsing the Authorization header, rebuilding the
+canonical request from whatever headers the client says it signed, and the checks on time,
+identity and token.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from tencentcloud.common.sign import Sign
 
 ALGORITHM = "TC3-HMAC-SHA256"
 MAX_SKEW_SECONDS = 300
@@ -66,7 +65,14 @@ def string_to_sign(timestamp: int, date: str, service: str, canonical: str) -> s
 def signature(secret_key: str, timestamp: int, service: str, canonical: str) -> str:
     """The hex signature the client should have sent (SDK key derivation)."""
     date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
-    return Sign.sign_tc3(secret_key, date, service, string_to_sign(timestamp, date, service, canonical))
+
+    def _hmac(key: bytes, msg: str) -> bytes:
+        return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+    signing_key = _hmac(_hmac(_hmac(("TC3" + secret_key).encode("utf-8"), date), service), "tc3_request")
+    return hmac.new(
+        signing_key, string_to_sign(timestamp, date, service, canonical).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
 
 
 def verify(

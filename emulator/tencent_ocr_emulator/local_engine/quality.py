@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine
-from airflow_provider_tencent_ocr.emulator.local_engine.parse import ParsedCard
+from tencent_ocr_emulator.local_engine.lines import OcrLine
+from tencent_ocr_emulator.local_engine.parse import ParsedCard
 
 # Thresholds, calibrated on generated cards (benchmarks/accuracy.py measures the result).
 SHARPNESS_MIN = 0.25

@@ -16,8 +16,8 @@ import re
 import statistics
 from dataclasses import dataclass, field, replace
 
-from airflow_provider_tencent_ocr import nric
-from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine
+from tencent_ocr_emulator import nric
+from tencent_ocr_emulator.local_engine.lines import OcrLine
 
 FRONT_REQUIRED = ("EnName", "Sex", "CountryOfBirth", "Birthday", "ID", "Race")
 BACK_REQUIRED = ("Address", "NRICCode", "PostCode", "DateOfIssue")

@@ -4,6 +4,6 @@ Importing this package is cheap; rapidocr, onnxruntime and OpenCV load only in t
 processes, and a missing extra fails with ``pip install 'airflow-provider-tencent-ocr[local]'``.
 """
 
-from airflow_provider_tencent_ocr.emulator.local_engine.engine import LocalRecogniser
+from tencent_ocr_emulator.local_engine.engine import LocalRecogniser
 
 __all__ = ["LocalRecogniser"]

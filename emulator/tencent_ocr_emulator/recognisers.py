@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from airflow_provider_tencent_ocr import nric
-from airflow_provider_tencent_ocr.actions.singapore_id_card import RESPONSE_FIELDS
+from tencent_ocr_emulator import nric
+from tencent_ocr_emulator.api import RESPONSE_FIELDS
 
 
 @dataclass
@@ -125,7 +125,7 @@ def load_recogniser(name: str, *, fixture: str | None = None, unknown: str = "sy
     if name == "fixture":
         return FixtureRecogniser.from_file(fixture, unknown=unknown) if fixture else FixtureRecogniser(unknown=unknown)
     if name == "local":
-        from airflow_provider_tencent_ocr.emulator.local_engine import LocalRecogniser
+        from tencent_ocr_emulator.local_engine import LocalRecogniser
 
         return LocalRecogniser()
     raise ValueError(f"unknown recogniser {name!r}: choose 'fixture' or 'local'")

@@ -27,20 +27,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
-from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.emulator.recognisers import (
+from tencent_ocr_emulator import api
+from tencent_ocr_emulator.recognisers import (
     FixtureRecogniser,
     Recogniser,
     RecognitionFailed,
 )
-from airflow_provider_tencent_ocr.emulator.signature import Credentials, SignatureError, verify
-from airflow_provider_tencent_ocr.images import base64_length, sniff_format
+from tencent_ocr_emulator.signature import Credentials, SignatureError, verify
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SECRET_ID = "AKIDLOCALEMULATOR000000000000000000"
 DEFAULT_SECRET_KEY = "local-emulator-secret-key-not-a-real-one"
-SUPPORTED_REGIONS = frozenset({"ap-singapore"})
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 STATS_PATH = "/__emulator__/stats"
 
@@ -185,16 +183,16 @@ class EmulatorServer:
                     query=parsed.query,
                     headers=headers,
                     body=body,
-                    service=sg.SERVICE,
+                    service=api.SERVICE,
                     credentials=self.credentials,
                 )
             except SignatureError as err:
                 raise ApiError(err.code, err.message) from None
-            if action != sg.ACTION:
+            if action != api.ACTION:
                 raise ApiError("InvalidAction", f"The action {action} does not exist in this emulator.")
-            if headers.get("X-TC-Version") != sg.VERSION:
-                raise ApiError("NoSuchVersion", f"The API version must be {sg.VERSION}.")
-            if headers.get("X-TC-Region") not in SUPPORTED_REGIONS:
+            if headers.get("X-TC-Version") != api.VERSION:
+                raise ApiError("NoSuchVersion", f"The API version must be {api.VERSION}.")
+            if headers.get("X-TC-Region") not in api.REGIONS:
                 raise ApiError("UnsupportedRegion", "RecognizeSingaporeIDCardOCR is available in ap-singapore only.")
             if not self.limiter.allow(secret_id) or self._chance(self.faults.throttle):
                 raise ApiError("RequestLimitExceeded", "Your current request times equals to `20` in a second.")
@@ -223,14 +221,14 @@ class EmulatorServer:
             raise ApiError("InvalidParameter", "The request body is not valid JSON.") from None
         if not isinstance(params, dict):
             raise ApiError("InvalidParameter", "The request body must be a JSON object.")
-        unknown = set(params) - {"ImageBase64", "ImageUrl", "ReturnHeadImage"}
+        unknown = set(params) - api.REQUEST_PARAMETERS
         if unknown:
             raise ApiError("UnknownParameter", f"Unknown parameter {sorted(unknown)[0]}.")
         if params.get("ImageUrl"):
             image = _download(str(params["ImageUrl"]))
         elif params.get("ImageBase64"):
             encoded = str(params["ImageBase64"])
-            if len(encoded) > sg.MAX_IMAGE_BASE64_BYTES:
+            if len(encoded) > api.MAX_IMAGE_BASE64_BYTES:
                 raise ApiError("FailedOperation.ImageSizeTooLarge", "The image is larger than 7 MB after Base64.")
             try:
                 image = base64.b64decode(encoded, validate=True)
@@ -238,9 +236,9 @@ class EmulatorServer:
                 raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.") from None
         else:
             raise ApiError("MissingParameter", "One of ImageBase64 or ImageUrl is required.")
-        if base64_length(len(image)) > sg.MAX_IMAGE_BASE64_BYTES:
+        if api.encoded_length(len(image)) > api.MAX_IMAGE_BASE64_BYTES:
             raise ApiError("FailedOperation.ImageSizeTooLarge", "The image is larger than 7 MB after Base64.")
-        if sniff_format(image) is None:
+        if api.image_format(image) is None:
             raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.")
         return_head_image = bool(params.get("ReturnHeadImage"))
         try:
@@ -251,7 +249,7 @@ class EmulatorServer:
         with self._lock:
             self.stats.billed += 1
             self.stats.images[digest] = self.stats.images.get(digest, 0) + 1
-        response: dict[str, Any] = {key: recognition.fields.get(key, "") for key in sg.RESPONSE_FIELDS}
+        response: dict[str, Any] = {key: recognition.fields.get(key, "") for key in api.RESPONSE_FIELDS}
         photo = recognition.photo if return_head_image else None
         response["Photo"] = base64.b64encode(photo).decode() if photo else ""
         response["WarnCardInfos"] = list(recognition.warn_codes)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_tencent_ocr.emulator.server import EmulatorServer
+from tencent_ocr_emulator.server import EmulatorServer
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``python -m airflow_provider_tencent_ocr.emulator``: run the local Tencent Cloud OCR emulator."""
+"""``python -m tencent_ocr_emulator``: run the local Tencent Cloud OCR emulator."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import signal
 import sys
 import threading
 
-from airflow_provider_tencent_ocr.emulator.recognisers import load_recogniser
-from airflow_provider_tencent_ocr.emulator.server import (
+from tencent_ocr_emulator.recognisers import load_recogniser
+from tencent_ocr_emulator.server import (
     DEFAULT_SECRET_ID,
     DEFAULT_SECRET_KEY,
     EmulatorServer,
@@ -19,7 +19,7 @@ from airflow_provider_tencent_ocr.emulator.server import (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_tencent_ocr.emulator",
+        prog="python -m tencent_ocr_emulator",
         description="A local Tencent Cloud OCR API (RecognizeSingaporeIDCardOCR) that verifies signatures.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from airflow_provider_tencent_ocr.emulator.recognisers import Recognition, RecognitionFailed
+from tencent_ocr_emulator.recognisers import Recognition, RecognitionFailed
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def analyse(image: bytes, return_head_image: bool = False, threads: int = 1) -> 
 def _analyse(image: bytes, return_head_image: bool, threads: int) -> Outcome:
     import cv2
 
-    from airflow_provider_tencent_ocr.emulator.local_engine import ocr, parse, quality
+    from tencent_ocr_emulator.local_engine import ocr, parse, quality
 
     bgr = ocr.decode(image)
     if bgr is None:
@@ -73,7 +73,7 @@ def _analyse(image: bytes, return_head_image: bool, threads: int) -> Outcome:
 
 
 def _warm_up() -> None:
-    from airflow_provider_tencent_ocr.emulator.local_engine import ocr
+    from tencent_ocr_emulator.local_engine import ocr
 
     ocr.engine()
 
@@ -88,7 +88,7 @@ class LocalRecogniser:
     name = "local"
 
     def __init__(self, *, workers: int | None = None, warm: bool = False) -> None:
-        from airflow_provider_tencent_ocr.emulator.local_engine import ocr
+        from tencent_ocr_emulator.local_engine import ocr
 
         ocr.require()
         self.workers = max(1, workers or os.cpu_count() or 1)

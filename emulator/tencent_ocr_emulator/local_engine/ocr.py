@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_tencent_ocr.emulator.local_engine.lines import OcrLine
+from tencent_ocr_emulator.local_engine.lines import OcrLine
 
 INSTALL_HINT = "the local OCR engine needs its extra: pip install 'airflow-provider-tencent-ocr[local]'"
 

@@ -12,12 +12,12 @@ from contextlib import contextmanager
 
 @contextmanager
 def emulator_process(*flags: str, start_timeout: float = 120.0) -> Iterator[str]:
-    """``python -m airflow_provider_tencent_ocr.emulator --port 0 FLAGS``; yields its endpoint URL.
+    """``python -m tencent_ocr_emulator --port 0 FLAGS``; yields its endpoint URL.
 
     The child is stopped with SIGTERM (then killed) on the way out, whatever happened, so no
     emulator or OCR worker outlives the caller.
     """
-    cmd = [sys.executable, "-m", "airflow_provider_tencent_ocr.emulator", "--port", "0", *flags]
+    cmd = [sys.executable, "-m", "tencent_ocr_emulator", "--port", "0", *flags]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     try:

@@ -1,6 +1,6 @@
 """Synthetic Singapore ID cards with a truth manifest, so the local OCR engine can be measured.
 
-``python -m airflow_provider_tencent_ocr.emulator.cards --out DIR --n N --seed S`` writes card
+``python -m tencent_ocr_emulator.cards --out DIR --n N --seed S`` writes card
 images (front and back, clean and degraded) and ``manifest.csv``: a valid operator manifest
 (``record_id``, ``image_uri``) that also carries the truth of every response field
 (``truth_<column>``), the degradations applied and the warn codes a reader should raise.
@@ -26,12 +26,27 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_tencent_ocr import nric
-from airflow_provider_tencent_ocr.actions.singapore_id_card import RESPONSE_FIELDS
-from airflow_provider_tencent_ocr.emulator.recognisers import fixture_entry
+from tencent_ocr_emulator import nric
+from tencent_ocr_emulator.recognisers import fixture_entry
 
 CARD_W, CARD_H = 1000, 630
-TRUTH_COLUMNS = [f"truth_{column}" for column in RESPONSE_FIELDS.values()]
+# Response field -> the name of its truth column (``truth_<name>``); the names are the provider's
+# output columns, so a truth manifest lines up with the operator's Parquet for scoring.
+TRUTH_NAMES: dict[str, str] = {
+    "ChName": "ch_name",
+    "EnName": "en_name",
+    "Sex": "sex",
+    "CountryOfBirth": "country_of_birth",
+    "Birthday": "birthday",
+    "Address": "address",
+    "ID": "id_number",
+    "Race": "race",
+    "NRICCode": "nric_code",
+    "PostCode": "post_code",
+    "DateOfExpiration": "date_of_expiration",
+    "DateOfIssue": "date_of_issue",
+}
+TRUTH_COLUMNS = [f"truth_{column}" for column in TRUTH_NAMES.values()]
 MANIFEST_COLUMNS = ["record_id", "image_uri", "side", "degradations", "expected_warn_codes", *TRUTH_COLUMNS]
 
 # Degradation -> the warn code a reader should raise for it (None: no warning expected).
@@ -497,7 +512,7 @@ def _row(record_id: str, path: Path, card: Card) -> dict[str, str]:
         "degradations": ";".join(card.degradations),
         "expected_warn_codes": ";".join(str(c) for c in card.warn_codes),
     }
-    for key, column in RESPONSE_FIELDS.items():
+    for key, column in TRUTH_NAMES.items():
         row[f"truth_{column}"] = card.truth.get(key, "")
     return row
 
@@ -558,7 +573,7 @@ def read_manifest(manifest: Path | str) -> list[dict[str, str]]:
 
 def truth_fields(row: dict[str, str]) -> dict[str, str]:
     """The non-empty truth fields of a manifest row, in the service's names."""
-    return {key: row[f"truth_{column}"] for key, column in RESPONSE_FIELDS.items() if row.get(f"truth_{column}")}
+    return {key: row[f"truth_{column}"] for key, column in TRUTH_NAMES.items() if row.get(f"truth_{column}")}
 
 
 def expected_warn_codes(row: dict[str, str]) -> list[int]:
@@ -578,7 +593,7 @@ def fixture_table(manifest: Path | str) -> dict[str, dict]:
 def main(argv: list[str] | None = None) -> int:
     """Command line: generate a set of cards and print where the manifest is."""
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_tencent_ocr.emulator.cards",
+        prog="python -m tencent_ocr_emulator.cards",
         description="Generate synthetic Singapore ID cards with a truth manifest.",
     )
     parser.add_argument("--out", required=True, help="output folder")
