@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import threading
+import time
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
 from airflow_provider_tencent_ocr.errors import InvalidImageError
-from airflow_provider_tencent_ocr.uris import local_path, scheme
+from airflow_provider_tencent_ocr.uris import NotARegularFile, local_path, open_local, scheme, storage_install_hint
 
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"))
 
@@ -79,19 +79,28 @@ def display_uri(uri: str) -> str:
     return shown + ("?…" if parts.query else "")
 
 
-def load_image(uri: str, *, storage_conn_id: str | None = None, timeout: float = 30.0) -> bytes:
+def load_image(
+    uri: str, *, storage_conn_id: str | None = None, timeout: float = 30.0, deadline: float | None = None
+) -> bytes:
     """The bytes of one image from a local path, ``file://``, ``http(s)://`` or any object store.
 
+    ``timeout`` bounds each network read; ``deadline`` (default: twice ``timeout``) bounds a whole
+    HTTP download, so a server that drips one byte at a time cannot hold a worker for minutes.
     Raises :class:`ImageDownloadError` (an :class:`InvalidImageError`) with code ``ImageNotFound``,
-    ``ImageDownloadFailed`` or ``ImageTooLarge``. No retries here: the caller owns that policy.
+    ``ImageDownloadFailed``, ``ImageTooLarge`` or ``InvalidManifestRow``. No retries here: the
+    caller owns that policy.
     """
     if not uri or not uri.strip():
         raise ImageDownloadError("ImageNotFound", "the image URI is empty: fill in the manifest row")
+    if "\x00" in uri:
+        raise ImageDownloadError(
+            "InvalidManifestRow", "the image URI contains a NUL byte: fix the manifest row (no path or URL has one)"
+        )
     path = local_path(uri)
     if path is not None:
         return _load_local(path, uri)
     if scheme(uri) in ("http", "https"):
-        return _load_http(uri, timeout)
+        return _load_http(uri, timeout, deadline if deadline is not None else 2 * timeout)
     return _load_object(uri, storage_conn_id)
 
 
@@ -112,10 +121,13 @@ def _read_capped(fh: BinaryIO, uri: str) -> bytes:
 
 
 def _load_local(path: str, uri: str) -> bytes:
-    path = os.path.expanduser(path)
     try:
-        with open(path, "rb") as fh:
+        with open_local(path) as fh:
             return _read_capped(fh, uri)
+    except NotARegularFile as exc:
+        raise ImageDownloadError(
+            "ImageNotFound", f"image {uri} is {exc}: point the manifest row at an image file"
+        ) from exc
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise ImageDownloadError(
             "ImageNotFound", f"image {uri} does not exist: check the path in the manifest"
@@ -144,10 +156,33 @@ def _session() -> Any:
     return session
 
 
-def _load_http(uri: str, timeout: float) -> bytes:
+def _read_body(raw: Any, uri: str, deadline_at: float, deadline: float) -> bytes:
+    """The body, read as it arrives (``read1``), checking the size cap and the total deadline."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline_at:
+            raise ImageDownloadError(
+                "ImageDownloadFailed",
+                f"image {display_uri(uri)} took longer than {deadline:g} s to download "
+                f"({size} bytes received): the server is too slow; try again later",
+                retryable=True,
+            )
+        chunk = raw.read1(65536, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_IMAGE_BYTES:
+            raise _too_large(uri)
+        chunks.append(chunk)
+
+
+def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
     import requests
+    import urllib3
 
     shown = display_uri(uri)
+    started = time.monotonic()
     try:
         with _session().get(uri, timeout=timeout, stream=True) as response:
             if response.status_code >= 400:
@@ -161,21 +196,14 @@ def _load_http(uri: str, timeout: float) -> bytes:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > MAX_IMAGE_BYTES:
                 raise _too_large(uri, int(length))
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > MAX_IMAGE_BYTES:
-                    raise _too_large(uri)
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except requests.Timeout as exc:
+            return _read_body(response.raw, uri, started + deadline, deadline)
+    except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
         raise ImageDownloadError(
             "ImageDownloadFailed",
-            f"image {shown} timed out after {timeout} s: try again later",
+            f"image {shown} timed out after {timeout:g} s without data: try again later",
             retryable=True,
         ) from exc
-    except requests.RequestException as exc:  # connection refused or reset, bad chunked encoding, ...
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # refused, reset, bad chunking...
         raise ImageDownloadError(
             "ImageDownloadFailed",
             f"image {shown} could not be downloaded ({type(exc).__name__}): check the host is reachable",
@@ -201,10 +229,14 @@ def _load_object(uri: str, storage_conn_id: str | None) -> bytes:
         raise ImageDownloadError(
             "ImageDownloadFailed", f"image {shown} is not readable (permission denied): check storage_conn_id"
         ) from exc
+    except ImportError as exc:  # the scheme's filesystem package (e.g. s3fs) is not installed
+        raise ImageDownloadError(
+            "ImageDownloadFailed", f"image {shown} cannot be opened: {storage_install_hint(uri)}"
+        ) from exc
     except ValueError as exc:  # "No filesystem registered for scheme ..."
         raise ImageDownloadError(
             "ImageDownloadFailed",
-            f"image {shown} cannot be opened ({exc}): install the Airflow provider for this scheme or check the URI",
+            f"image {shown} cannot be opened ({exc}): {storage_install_hint(uri)}, or check the URI",
         ) from exc
     except Exception as exc:  # network and service errors of whichever filesystem backs the scheme
         raise ImageDownloadError(

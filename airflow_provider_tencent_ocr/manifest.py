@@ -9,11 +9,14 @@ second pass streams the rows. Memory stays bounded by ``batch_rows`` whatever th
 
 from __future__ import annotations
 
+import collections
+import csv
 import gzip
-import io
+import itertools
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from airflow_provider_tencent_ocr.uris import local_path, path_part
+from airflow_provider_tencent_ocr.uris import NotARegularFile, local_path, open_local, path_part, storage_install_hint
 
 __all__ = [
     "Manifest",
@@ -51,6 +54,11 @@ _CSV_TRUE = ("1", "True", "TRUE", "true")
 _CSV_FALSE = ("0", "False", "FALSE", "false")
 _CSV_CANDIDATES: tuple[pa.DataType, ...] = (pa.int64(), pa.float64(), pa.bool_(), pa.date32())
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# The longest line read from a CSV or JSON Lines manifest: a file without newlines (a link to
+# /dev/zero, a binary file) fails with a clear message instead of growing memory without bound.
+MAX_LINE_BYTES = 1 << 20
+# Errors of a damaged file (truncated or fake gzip, bad bytes) that are reported as ManifestError.
+_READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
 
 
 class ManifestError(ValueError):
@@ -105,6 +113,8 @@ class _Location:
 
             try:
                 self.remote = ObjectStoragePath(source, conn_id=storage_conn_id)
+            except ImportError as exc:  # the scheme's filesystem package (e.g. s3fs) is missing
+                raise ManifestError(f"manifest {source!r} cannot be read: {storage_install_hint(source)}") from exc
             except Exception as exc:  # unknown scheme, bad URI or unknown connection
                 raise ManifestError(
                     f"manifest {source!r}: cannot resolve this URI ({type(exc).__name__}: {exc}); check the "
@@ -121,13 +131,25 @@ class _Location:
                 )
             if os.path.isdir(self.local_path):
                 raise ManifestError(f"manifest {self.source!r} is a directory: give the path of one file")
+            try:
+                with open_local(self.local_path):
+                    pass
+            except NotARegularFile as exc:
+                raise ManifestError(f"manifest {self.source!r} is {exc}: give the path of a file") from exc
+            except OSError as exc:
+                raise ManifestError(
+                    f"manifest {self.source!r} cannot be opened ({type(exc).__name__}: {exc.strerror}): "
+                    "check its permissions"
+                ) from exc
             return
         try:
             exists = self.remote.exists()
+        except ImportError as exc:  # the scheme's filesystem package (e.g. s3fs) is missing
+            hint = storage_install_hint(self.source)
+            raise ManifestError(f"manifest {self.source!r} cannot be read: {hint}") from exc
         except ValueError as exc:  # "No filesystem registered for scheme ..."
             raise ManifestError(
-                f"manifest {self.source!r}: {exc}; install the Airflow provider for this scheme "
-                "(for example apache-airflow-providers-amazon for s3://) or pass a local path"
+                f"manifest {self.source!r}: {exc}; {storage_install_hint(self.source)}, or pass a local path"
             ) from exc
         except Exception as exc:
             raise ManifestError(
@@ -140,7 +162,7 @@ class _Location:
     @contextmanager
     def open_binary(self) -> Iterator[IO[bytes]]:
         if self.local_path is not None:
-            with open(self.local_path, "rb") as fh:
+            with open_local(self.local_path) as fh:
                 yield fh
         else:
             with self.remote.open("rb") as fh:
@@ -176,6 +198,7 @@ def _sanitise(message: str) -> str:
     """Drop the cell values pyarrow quotes in its errors: manifest cells may be personal data."""
     message = re.sub(r"(Expected \d+ columns, got \d+):.*", r"\1", message, flags=re.S)
     message = re.sub(r"invalid value '.*?'", "invalid value (not shown)", message, flags=re.S)
+    message = re.sub(r""" ?\(b(['"]).*?\1\)""", "", message, flags=re.S)  # gzip quotes the first bytes
     return message.strip()
 
 
@@ -216,6 +239,15 @@ def _check_columns(
             found,
             "Fix carry_columns= or add the columns to the manifest.",
         )
+
+
+def _check_unique(source: str, found: Sequence[str], needed: Sequence[str]) -> None:
+    """Refuse a manifest where a column this run reads appears twice: which one is meant is a guess."""
+    counts = collections.Counter(found)
+    doubled = [c for c in needed if counts[c] > 1]
+    if doubled:
+        names = ", ".join(f"{c!r} ({counts[c]} times)" for c in doubled)
+        raise ManifestError(f"manifest {source!r} has more than one column named {names}: rename or drop the extras")
 
 
 def _needed_columns(image_column: str, id_column: str | None, carry_columns: Sequence[str]) -> list[str]:
@@ -342,13 +374,40 @@ class _CsvManifest(_ArrowManifest):
         with self._reader({}, strings_can_be_null=True) as reader:
             return list(reader.schema.names)
 
+    def _check_text(self) -> None:
+        """One pass over the raw text: gzip intact, UTF-8 header, bounded lines, no swallowed lines."""
+        source = self.source_name
+        kind = "gzip-compressed CSV" if self._gzipped else "CSV"
+        try:
+            with self._location.open_binary() as raw:
+                binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if self._gzipped else raw
+                lines = _capped_lines(binary, source)
+                first = next(lines, b"")
+                try:
+                    first.decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    raise ManifestError(
+                        f"manifest {source!r}: the header line is not UTF-8 (byte {exc.start + 1} cannot be "
+                        "decoded; Latin-1 or Windows-1252?): save the file as UTF-8"
+                    ) from exc
+                _check_csv_quoting(itertools.chain([first], lines), source)
+        except ManifestError:
+            raise
+        except _READ_ERRORS as exc:  # a truncated gzip stream, a plain file named .gz, a read error
+            raise ManifestError(
+                f"manifest {source!r} is not readable as {kind} ({type(exc).__name__}: {_sanitise(str(exc))}). "
+                "Fix the file, or drop the .gz suffix if it is not compressed"
+            ) from exc
+
     def _scan(self) -> tuple[dict[str, pa.DataType], int]:
         """Validate the whole file, count its rows, infer each carried column's type over all rows."""
+        self._check_text()
         try:
             names = self._header()
-        except pa.ArrowInvalid as exc:  # e.g. an empty file
+        except (pa.ArrowInvalid, *_READ_ERRORS) as exc:  # e.g. an empty file
             raise self._corrupt(exc) from exc
         _check_columns(self.source_name, names, self.image_column, self.id_column, self.carry_columns)
+        _check_unique(self.source_name, names, self._needed)
         self._include = self._needed
         inferred = [c for c in self.carry_columns if c not in self._text_columns]
         ruled_out: dict[str, set[int]] = {c: set() for c in inferred}
@@ -361,7 +420,7 @@ class _CsvManifest(_ArrowManifest):
                     batch = reader.read_next_batch()
                 except StopIteration:
                     break
-                except pa.ArrowInvalid as exc:
+                except (pa.ArrowInvalid, *_READ_ERRORS) as exc:
                     raise self._corrupt(exc) from exc
                 num_rows += batch.num_rows
                 for column in inferred:
@@ -409,6 +468,84 @@ class _CsvManifest(_ArrowManifest):
         return self._num_rows
 
 
+# The rest of a quoted CSV value from the current position: anything but a quote, or a doubled quote.
+_QUOTED_TEXT = re.compile(rb'[^"]*(?:""[^"]*)*')
+
+
+def _check_csv_quoting(lines: Iterator[bytes], source: str) -> None:
+    """Refuse a CSV whose quoting swallows lines, naming the line where the quote opened.
+
+    pyarrow, like any CSV reader, folds every line after an unclosed quote into one value, so a
+    stray quote silently loses rows. A quoted value may span lines (an address); it is refused
+    when a line inside it looks like a row of its own (as many delimiters as the header) or when
+    the quote never closes. The rules are pyarrow's: a quote opens a value only at its start,
+    a doubled quote inside is a literal quote.
+    """
+    columns = 0
+    in_quote = False
+    opened_at = 0
+    swallowed = 0  # lines inside the open quote that look like rows
+    line_no = 0
+    for line_no, line in enumerate(lines, start=1):
+        if line_no == 1:
+            text = line.decode("utf-8-sig", errors="replace")
+            columns = len(next(csv.reader([text]), [])) or 1
+        pos = 0
+        if in_quote:
+            end = _QUOTED_TEXT.match(line).end()
+            if line.count(b",", 0, end) >= columns - 1:
+                swallowed += 1
+            if end >= len(line):
+                continue  # still inside the quoted value
+            if swallowed:
+                raise ManifestError(
+                    f"manifest {source!r}: the quote opened on line {opened_at} closes only on line {line_no}, so "
+                    f"the {swallowed} line(s) in between that look like rows would be read as part of one value "
+                    "and lost. Fix the quoting on that line (remove the stray quote, or double a quote inside a "
+                    "quoted value)"
+                )
+            in_quote = False
+            pos = end + 1
+            comma = line.find(b",", pos)
+            if comma < 0:
+                continue
+            pos = comma + 1
+        elif b'"' not in line:
+            continue
+        while pos < len(line):  # at the start of a value
+            if line[pos] == 0x22:  # a quoted value
+                end = _QUOTED_TEXT.match(line, pos + 1).end()
+                if end >= len(line):
+                    in_quote, opened_at, swallowed = True, line_no, 0
+                    break
+                pos = end + 1
+            comma = line.find(b",", pos)
+            if comma < 0:
+                break
+            pos = comma + 1
+    if in_quote:
+        raise ManifestError(
+            f"manifest {source!r}: the quote opened on line {opened_at} is never closed, so every line after it "
+            f"(through line {line_no}) would be read as part of one value and lost. Fix the quoting on that line"
+        )
+
+
+def _capped_lines(binary: IO[bytes], source: str) -> Iterator[bytes]:
+    """The file's lines (with their ``\\n``), refusing one longer than :data:`MAX_LINE_BYTES`."""
+    line_no = 0
+    while True:
+        line = binary.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        line_no += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise ManifestError(
+                f"manifest {source!r}: line {line_no} is longer than {MAX_LINE_BYTES} bytes (no line break "
+                "found): is this really a CSV or JSON Lines file? Fix the file or pass the right manifest_format"
+            )
+        yield line
+
+
 def _csv_values_fit(values: pa.Array, candidate: pa.DataType) -> bool:
     """Whether every (non-null) CSV text value converts to ``candidate`` without loss."""
     if pa.types.is_boolean(candidate):
@@ -445,6 +582,7 @@ class _ParquetManifest(_ArrowManifest):
             schema = pf.schema_arrow
             self._num_rows = pf.metadata.num_rows
         _check_columns(location.source, schema.names, image_column, id_column, carry_columns)
+        _check_unique(location.source, schema.names, self._needed)
         fields = [schema.field(c) for c in self.carry_columns]
         super().__init__(location.source, [pa.field(f.name, f.type, nullable=True) for f in fields], batch_rows)
 
@@ -555,11 +693,16 @@ class _JsonlManifest(_FileManifest):
         source = self._location.source
         with self._location.open_binary() as raw:
             binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if self._gzipped else raw
-            text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline=None)
             line_no = 0
             try:
-                for line_no, line in enumerate(text, start=1):  # noqa: B007 - used in the error message
-                    stripped = line.strip()
+                for line_no, raw_line in enumerate(_capped_lines(binary, source), start=1):  # noqa: B007
+                    try:
+                        stripped = raw_line.decode("utf-8-sig" if line_no == 1 else "utf-8").strip()
+                    except UnicodeDecodeError as exc:
+                        raise ManifestError(
+                            f"manifest {source!r} line {line_no} is not UTF-8 (byte {exc.start + 1}): save the "
+                            "file as UTF-8"
+                        ) from exc
                     if not stripped:
                         continue
                     try:
@@ -580,10 +723,11 @@ class _JsonlManifest(_FileManifest):
                             "object: JSON Lines manifests need one object per line"
                         )
                     yield obj
-            except (UnicodeDecodeError, OSError, EOFError) as exc:
+            except _READ_ERRORS as exc:
                 raise ManifestError(
                     f"manifest {source!r} is not readable as JSON Lines{' (gzip)' if self._gzipped else ''} "
-                    f"after line {line_no}: {type(exc).__name__}: {_sanitise(str(exc))}"
+                    f"at line {line_no + 1}: {type(exc).__name__}: {_sanitise(str(exc))}. Fix the file (UTF-8, "
+                    "one object per line), or drop the .gz suffix if it is not compressed"
                 ) from exc
 
     def iter_batches(self) -> Iterator[list[ManifestRow]]:

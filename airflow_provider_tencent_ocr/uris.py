@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import unquote, urlsplit
+import stat
+from typing import BinaryIO
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 
@@ -28,3 +30,158 @@ def local_path(uri: str) -> str | None:
 def path_part(uri: str) -> str:
     """The path component (for extensions and file names), whatever the scheme."""
     return urlsplit(uri).path if scheme(uri) else uri
+
+
+# --------------------------------------------------------------------------------------------------
+# Opening local files without blocking on a FIFO
+
+
+class NotARegularFile(OSError):
+    """A named pipe or socket: reading it could block forever, so it is refused."""
+
+
+def open_local(path: str) -> BinaryIO:
+    """Open ``path`` for binary reading; refuse a FIFO or socket before any read can block.
+
+    ``O_NONBLOCK`` makes ``open`` return at once even on a FIFO with no writer; the type is checked
+    on the opened descriptor (no race with a swapped file), and blocking mode is restored for reads.
+    Regular files and character devices (``/dev/zero``) open as usual.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket"
+            raise NotARegularFile(f"{kind}, not a regular file")
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+# --------------------------------------------------------------------------------------------------
+# URIs without credentials
+
+# Query parameters that sign or authorise a URL (compared lower-case): S3/MinIO, GCS, COS, OSS,
+# Azure SAS, and the usual generic names. Dropping them keeps the object and loses the secret.
+_SECRET_PARAMS = frozenset(
+    {
+        # AWS S3 / MinIO (SigV4 and SigV2 query auth)
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-algorithm",
+        "awsaccesskeyid",
+        "signature",
+        "expires",
+        # Google Cloud Storage
+        "x-goog-signature",
+        "x-goog-credential",
+        "x-goog-date",
+        "x-goog-expires",
+        "x-goog-signedheaders",
+        "x-goog-algorithm",
+        "googleaccessid",
+        # Tencent COS
+        "sign",
+        "q-signature",
+        "q-sign-algorithm",
+        "q-ak",
+        "q-sign-time",
+        "q-key-time",
+        "q-header-list",
+        "q-url-param-list",
+        "x-cos-security-token",
+        # Alibaba OSS
+        "ossaccesskeyid",
+        "security-token",
+        # Azure SAS
+        "sig",
+        "se",
+        "st",
+        "sp",
+        "sv",
+        "sr",
+        "spr",
+        "ss",
+        "srt",
+        "si",
+        "skoid",
+        "sktid",
+        "skt",
+        "ske",
+        "sks",
+        "skv",
+        # generic
+        "token",
+        "access_token",
+        "auth",
+        "authorization",
+        "api_key",
+        "apikey",
+        "password",
+        "passwd",
+        "secret",
+        "credential",
+        "credentials",
+    }
+)
+_AZURE_ONLY = frozenset(
+    {"se", "st", "sp", "sv", "sr", "spr", "ss", "srt", "si", "skoid", "sktid", "skt", "ske", "sks", "skv"}
+)
+
+
+def _is_secret_param(name: str, azure_sas: bool) -> bool:
+    lowered = name.lower()
+    if lowered in _AZURE_ONLY:
+        return azure_sas  # short names like ``sp`` are only signatures next to Azure's ``sig``
+    return lowered in _SECRET_PARAMS or lowered.endswith(("_token", "-token", "signature"))
+
+
+def redact_uri(uri: str | None) -> str | None:
+    """The URI without credentials: no ``user:password@`` and no signature or token parameters.
+
+    What is left still names the object (bucket, key, other query parameters), so it is both safe
+    to write to the output and a stable identity: re-signing the same object gives the same text.
+    Plain paths are returned unchanged. Airflow's ``s3://conn_id@bucket/key`` form loses the
+    connection id too, which no client outside Airflow understands.
+    """
+    if not uri or not scheme(uri):
+        return uri
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an invalid IPv6 host: nothing safe to keep but the scheme
+        return scheme(uri) + "://(unparseable URI)"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        azure_sas = any(name.lower() == "sig" for name, _ in pairs)
+        kept = [(name, value) for name, value in pairs if not _is_secret_param(name, azure_sas)]
+        if len(kept) != len(pairs):
+            query = urlencode(kept)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def storage_install_hint(uri: str) -> str:
+    """Which package serves ``uri``'s scheme, for a missing-filesystem ImportError."""
+    kind = scheme(uri)
+    package = {
+        "s3": "apache-airflow-providers-amazon[s3fs]",
+        "s3a": "apache-airflow-providers-amazon[s3fs]",
+        "gs": "apache-airflow-providers-google",
+        "gcs": "apache-airflow-providers-google",
+        "abfs": "apache-airflow-providers-microsoft-azure",
+        "abfss": "apache-airflow-providers-microsoft-azure",
+        "az": "apache-airflow-providers-microsoft-azure",
+        "adl": "apache-airflow-providers-microsoft-azure",
+    }.get(kind)
+    if package:
+        return f"install {package} to read {kind}:// URIs"
+    return f"install the Airflow provider (and its fsspec filesystem) that serves {kind}:// URIs"
