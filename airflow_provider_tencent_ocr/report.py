@@ -38,6 +38,16 @@ def _read_columns(parquet_uri: str) -> pa.Table:
     import pyarrow.parquet as pq
 
     path = local_path(parquet_uri)
+    if path is not None and (os.path.isdir(path) or "*" in path):  # a sharded dataset: every part file
+        import glob
+
+        import pyarrow.dataset as ds
+
+        files = sorted(glob.glob(os.path.join(path, "*.parquet") if os.path.isdir(path) else path))
+        if not files:
+            raise FileNotFoundError(f"no Parquet files in {parquet_uri}")
+        dataset = ds.dataset(files, format="parquet")
+        return dataset.to_table(columns=[c for c in _WANTED if c in set(dataset.schema.names)])
     if path is not None:
         names = set(pq.read_schema(path).names)
         return pq.read_table(path, columns=[c for c in _WANTED if c in names])

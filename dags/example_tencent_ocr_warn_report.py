@@ -2,7 +2,9 @@
 
 The producer (``example_tencent_ocr_singapore_id_card``) writes
 ``$TENCENT_OCR_DEMO_OUTPUT_DIR/singapore_id_cards.parquet`` and emits the Asset below; this DAG
-writes ``warn_report.json``, ``warn_report.md`` and ``warn_rates.png`` to ``$DIR/report/``.
+writes ``warn_report.json``, ``warn_report.md`` and ``warn_rates.png`` to ``$DIR/report/``. It also
+runs when the sharded producer (``example_tencent_ocr_sharded``) publishes its dataset folder, and
+then reports over every part file of that folder.
 Heavy libraries are imported inside the task so the file parses in milliseconds.
 """
 
@@ -18,15 +20,18 @@ OUTPUT_DIR = os.environ.get("TENCENT_OCR_DEMO_OUTPUT_DIR", "/tmp/tencent_ocr_dem
 PARQUET_PATH = f"{OUTPUT_DIR}/singapore_id_cards.parquet"
 # Same normalisation as the operator's output_asset(), so both DAGs name the same Asset.
 OCR_ASSET = Asset("file://" + posixpath.abspath(PARQUET_PATH))
+# The sharded producer's dataset folder (its part files read as one table).
+SHARDED_PATH = f"{OUTPUT_DIR}/singapore_id_cards_sharded/"
+SHARDED_ASSET = Asset("file://" + posixpath.abspath(SHARDED_PATH) + "/")
 
 
 def _parquet_from_events(triggering_asset_events: Any) -> str | None:
-    """The Parquet named by the latest triggering event of ``OCR_ASSET``; ``None`` on a manual run."""
+    """The Parquet (file or dataset folder) named by the latest triggering event; ``None`` on a manual run."""
     if not triggering_asset_events:
         return None
     events: list[Any] = []
     for asset in triggering_asset_events:  # match on the URI, whatever name the producer gave it
-        if getattr(asset, "uri", None) == OCR_ASSET.uri:
+        if getattr(asset, "uri", None) in (OCR_ASSET.uri, SHARDED_ASSET.uri):
             events.extend(triggering_asset_events[asset])
     if not events:
         return None
@@ -40,7 +45,7 @@ def _parquet_from_events(triggering_asset_events: Any) -> str | None:
 
 with DAG(
     dag_id="example_tencent_ocr_warn_report",
-    schedule=[OCR_ASSET],
+    schedule=(OCR_ASSET | SHARDED_ASSET),
     catchup=False,
     tags=["example", "tencent", "ocr"],
     doc_md=__doc__,

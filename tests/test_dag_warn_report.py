@@ -60,7 +60,8 @@ def test_dagbag_imports_without_errors_and_fast(demo_dir):
 
 def test_scheduled_on_the_producer_asset(dag, demo_dir):
     uris = [asset.uri for asset in dag.timetable.asset_condition.objects]
-    assert uris == [f"file://{demo_dir}/singapore_id_cards.parquet"]
+    # Either producer: the single-file table, or the sharded producer's dataset folder.
+    assert uris == [f"file://{demo_dir}/singapore_id_cards.parquet", f"file://{demo_dir}/singapore_id_cards_sharded"]
 
 
 def test_parse_does_not_import_heavy_libraries(tmp_path):
@@ -145,4 +146,5 @@ def test_consumer_asset_is_the_producers_output_asset(tmp_path, monkeypatch, suf
     monkeypatch.setenv("TENCENT_OCR_DEMO_OUTPUT_DIR", demo)
     dag = DagBag(dag_folder=str(DAG_FILE)).dags[DAG_ID]
     produced = operator.output_asset(f"{demo}/singapore_id_cards.parquet")
-    assert [asset.uri for asset in dag.timetable.asset_condition.objects] == [produced.uri]
+    sharded = operator.output_asset(f"{demo}/singapore_id_cards_sharded/")
+    assert [asset.uri for asset in dag.timetable.asset_condition.objects] == [produced.uri, sharded.uri]

@@ -65,6 +65,11 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     :param max_attempts: attempts per image for retryable errors (throttling, 5xx, timeouts...).
     :param max_error_rate: fail the task (after writing the output) above this share of error rows.
     :param batch_rows: manifest rows read and written per batch (bounds memory).
+    :param shard_index: with ``shard_count``, process only this contiguous slice of the manifest
+        (0-based; templated; usually ``.expand(shard_index=range(shard_count))``).
+    :param shard_count: split the manifest into this many slices; ``output`` is then the dataset folder,
+        this task writes ``<output>/part-<index>-of-<count>.parquet`` and emits no Asset event itself
+        (see ``airflow_provider_tencent_ocr.shards.check_parts``; templated).
     """
 
     template_fields: Sequence[str] = (
@@ -81,6 +86,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         "cache",
         "pii_key_conn_id",
         "pii_key_variable",
+        "shard_index",
+        "shard_count",
     )
     ui_color = "#00a3ff"
 
@@ -109,6 +116,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         max_error_rate: float | None = None,
         batch_rows: int = 5000,
         progress_interval: float = 10.0,
+        shard_index: int | str | None = None,
+        shard_count: int | str | None = None,
         **kwargs: Any,
     ) -> None:
         if (manifest is None) == (images is None):
@@ -120,7 +129,9 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         PiiMode.parse(pii)  # a clear ValueError naming the argument and the allowed values
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
             raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
-        if "outlets" not in kwargs:
+        if (shard_index is None) != (shard_count is None):
+            raise ValueError("give both shard_index= and shard_count=, or neither")
+        if "outlets" not in kwargs and shard_count is None:  # a shard's part is not the whole dataset
             kwargs["outlets"] = [output_asset(output)]
         super().__init__(**kwargs)
         # BaseOperator.output is the XComArg of this task: the argument is stored as output_uri.
@@ -146,6 +157,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         self.max_error_rate = max_error_rate
         self.batch_rows = batch_rows
         self.progress_interval = progress_interval
+        self.shard_index = shard_index
+        self.shard_count = shard_count
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_tencent_ocr.cache import ResultCache, default_cache_uri
@@ -155,7 +168,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         from airflow_provider_tencent_ocr.postprocess import build_row_transform, default_photo_dir
         from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
 
-        manifest = self._open_manifest()
+        manifest = self._shard(self._open_manifest())
         schema = output_schema(manifest.carry_fields)
         transform = build_row_transform(
             protector=PiiProtector(self.pii, self._hmac_key()),
@@ -224,6 +237,21 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
             batch_rows=self.batch_rows,
             storage_conn_id=self.storage_conn_id,
         )
+
+    def _shard(self, manifest: Manifest) -> Manifest:
+        """This task's slice when sharded: output becomes its part file, the cache a per-part file."""
+        if self.shard_count is None:
+            return manifest
+        from airflow_provider_tencent_ocr.shards import ShardManifest, parse_shard, part_uri, shard_cache_uri
+
+        index, count = parse_shard(self.shard_index, self.shard_count)
+        folder = self.output_uri
+        self.output_uri = part_uri(folder, index, count)
+        if self.cache is None:
+            self.cache = shard_cache_uri(folder, index, count)
+        shard = ShardManifest(manifest, index, count)
+        self.log.info("Shard %d of %d: manifest rows %d to %d", index, count, shard.start, shard.stop - 1)
+        return shard
 
     def _hmac_key(self) -> bytes | None:
         """The key for ``pii="hash"``, from the connection or else the Variable; None otherwise."""
