@@ -1,8 +1,14 @@
-"""One exception type for every Tencent Cloud API error, classified by what the caller should do."""
+"""The provider's exceptions: one base class, and one API error type classified by what to do about it.
+
+Every exception the provider raises on purpose derives from :class:`TencentOcrError`, so a caller
+can catch the provider's errors apart from bugs and library errors. Where an exception used to be a
+``ValueError`` it still is (as a second base), so existing ``except ValueError`` blocks keep working.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class ErrorKind(StrEnum):
@@ -51,10 +57,22 @@ def classify(code: str) -> ErrorKind:
     return ErrorKind.PER_IMAGE
 
 
-class TencentCloudAPIError(Exception):
+class TencentOcrError(Exception):
+    """Base class of every error this provider raises on purpose."""
+
+
+class ConnectionConfigError(TencentOcrError, ValueError):
+    """The connection (or the hook's arguments) cannot be used: missing credentials, bad endpoint or language."""
+
+
+class TencentCloudAPIError(TencentOcrError):
     """An error answered by (or on the way to) the Tencent Cloud API.
 
     ``message`` never contains request data: the hook builds it from the server's answer only.
+    For ``ClientNetworkError``, ``timeout`` says which timeout fired (``"connect"``, ``"read"`` or
+    None for other network failures) and ``may_have_been_billed`` whether the request may have
+    reached the service (a read timeout, or a connection lost after sending): resending it at once
+    may pay twice. A connect failure never reached the service and is safe to resend.
     """
 
     def __init__(
@@ -65,12 +83,16 @@ class TencentCloudAPIError(Exception):
         *,
         http_status: int | None = None,
         kind: ErrorKind | None = None,
+        timeout: Literal["connect", "read"] | None = None,
+        may_have_been_billed: bool = False,
     ) -> None:
         self.code = code
         self.message = message
         self.request_id = request_id
         self.http_status = http_status
         self.kind = kind or classify(code)
+        self.timeout = timeout
+        self.may_have_been_billed = may_have_been_billed
         super().__init__(f"{code}: {message}" + (f" (RequestId {request_id})" if request_id else ""))
 
     @property
@@ -82,7 +104,7 @@ class TencentCloudAPIError(Exception):
         return self.kind is ErrorKind.FATAL
 
 
-class InvalidImageError(ValueError):
+class InvalidImageError(TencentOcrError, ValueError):
     """An image rejected before any API call; ``code`` is the local error code for the output row."""
 
     def __init__(self, code: str, message: str) -> None:

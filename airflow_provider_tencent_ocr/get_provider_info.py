@@ -39,7 +39,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {
                 "connection-type": "tencentcloud",
-                "hook-class-name": "airflow_provider_tencent_ocr.hooks.tencentcloud.TencentCloudHook",
+                "hook-class-name": "airflow_provider_tencent_ocr.hooks.ocr.TencentOcrHook",
                 "hook-name": "Tencent Cloud",
                 "conn-fields": {
                     "region": {

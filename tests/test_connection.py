@@ -123,7 +123,7 @@ def test_airflow_discovers_the_provider_hook_and_form() -> None:
     assert "airflow-provider-tencent-ocr" in manager.providers
     hook = ProvidersManagerTaskRuntime().hooks["tencentcloud"]
     assert hook is not None
-    assert hook.hook_class_name == "airflow_provider_tencent_ocr.hooks.tencentcloud.TencentCloudHook"
+    assert hook.hook_class_name == "airflow_provider_tencent_ocr.hooks.ocr.TencentOcrHook"
     assert hook.connection_id_attribute_name == "tencentcloud_conn_id"
     widgets = manager.connection_form_widgets
     assert {"extra__tencentcloud__region", "extra__tencentcloud__token"} <= set(widgets)

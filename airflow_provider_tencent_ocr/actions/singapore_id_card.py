@@ -14,6 +14,7 @@ ACTION = "RecognizeSingaporeIDCardOCR"
 SERVICE = "ocr"
 VERSION = "2018-11-19"
 MAX_IMAGE_BASE64_BYTES = 7 * 1024 * 1024
+MAX_RESPONSE_BYTES = 1024 * 1024  # an answer without a portrait is a few kB
 
 # Tencent response field -> output column (order is the output order).
 RESPONSE_FIELDS: dict[str, str] = {
@@ -68,6 +69,29 @@ def build_request(
     return params
 
 
+def max_response_bytes(*, return_head_image: bool) -> int:
+    """The largest answer read: the fields take a few kB, a portrait at most the image sent (7 MB Base64)."""
+    return MAX_IMAGE_BASE64_BYTES + MAX_RESPONSE_BYTES if return_head_image else MAX_RESPONSE_BYTES
+
+
+def _check_types(response: dict[str, Any]) -> None:
+    from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError
+
+    bad = [key for key in (*RESPONSE_FIELDS, "Photo", "RequestId") if not isinstance(response.get(key), str | None)]
+    warn = response.get("WarnCardInfos")
+    if warn is not None and not (isinstance(warn, list) and all(type(code) is int for code in warn)):
+        bad.append("WarnCardInfos")
+    if bad:
+        request_id = response.get("RequestId")
+        raise TencentCloudAPIError(
+            "InvalidResponse",
+            f"the answer's {', '.join(bad)} not of the documented type (string; WarnCardInfos: integers)",
+            request_id if isinstance(request_id, str) else None,
+            kind=ErrorKind.PER_IMAGE,
+            may_have_been_billed=True,
+        )
+
+
 @dataclass(frozen=True)
 class SingaporeIdCardResult:
     """All 15 response fields of one recognition, typed."""
@@ -96,7 +120,13 @@ class SingaporeIdCardResult:
 
     @classmethod
     def from_response(cls, response: dict[str, Any]) -> SingaporeIdCardResult:
-        """Build from the ``Response`` object of a successful answer."""
+        """Build from the ``Response`` object of a successful answer.
+
+        A field not of its documented type raises ``InvalidResponse``, a per-image error: the call
+        was made (and may have been billed), so it is not retried. The message names the fields,
+        never their values.
+        """
+        _check_types(response)
         photo_b64 = response.get("Photo") or ""
         try:
             photo = base64.b64decode(photo_b64, validate=True) if photo_b64 else None

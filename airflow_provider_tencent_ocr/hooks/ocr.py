@@ -12,9 +12,13 @@ from airflow_provider_tencent_ocr.images import check_image_bytes
 
 
 class TencentOcrHook(TencentCloudHook):
-    """Tencent Cloud OCR over a ``tencentcloud`` connection."""
+    """Tencent Cloud OCR over a ``tencentcloud`` connection (service ``ocr``, version 2018-11-19)."""
 
     hook_name = "Tencent Cloud OCR"
+    service = sg.SERVICE
+    api_version = sg.VERSION
+    # Authenticated, then rejected for the missing image: proves the credentials, bills nothing.
+    connection_probe = (sg.ACTION, {})
 
     def recognize_singapore_id_card(
         self,
@@ -26,14 +30,17 @@ class TencentOcrHook(TencentCloudHook):
         """Run ``RecognizeSingaporeIDCardOCR`` on one image.
 
         Raises :class:`InvalidImageError` (nothing sent) for a missing image, Base64 over 7 MB or
-        not PNG/JPEG/BMP, and :class:`TencentCloudAPIError` for any error the API answers.
+        not PNG/JPEG/BMP, and :class:`TencentCloudAPIError` for any error the API answers, for a
+        network failure (``ClientNetworkError``), and for an answer that is too large
+        (``ResponseTooLarge``) or not of the documented shape (``InvalidResponse``).
         """
         if not image_base64 and not image_url:
             raise InvalidImageError("MissingImage", "give image_base64 or image_url")
         if image_base64 and not image_url:
             _check_base64(image_base64)
         params = sg.build_request(image_base64=image_base64, image_url=image_url, return_head_image=return_head_image)
-        return sg.SingaporeIdCardResult.from_response(self.call(sg.ACTION, params))
+        limit = sg.max_response_bytes(return_head_image=return_head_image)
+        return sg.SingaporeIdCardResult.from_response(self.call(sg.ACTION, params, max_response_bytes=limit))
 
 
 def _check_base64(image_base64: str) -> None:

@@ -1,42 +1,58 @@
-"""TencentCloudHook: credentials from an Airflow connection, and one signed API call.
+"""TencentCloudHook: credentials from an Airflow connection, and signed calls to one Tencent Cloud API 3.0 service.
 
-Signing (TC3-HMAC-SHA256) is done by the SDK's ``CommonClient``. The SDK's own retryer, region
-breaker and connection pre-warming are not used (see DESIGN.md, "Traps"): retries belong to the
-caller, which knows what is safe to retry.
+The service, its API version and the actions belong to the caller (a subclass such as
+``TencentOcrHook``, or the ``service=`` / ``api_version=`` arguments). Signing (TC3-HMAC-SHA256)
+is done by the SDK's ``CommonClient``; its retryer, region breaker and connection pre-warming are
+not used, because retries belong to the caller, which knows what is safe to resend.
+
+Three SDK internals are used, each pinned by ``tests/test_hook_sdk_pin.py`` and the SDK range in
+``pyproject.toml``: ``CommonClient._call`` (sign and send, returning the streamed HTTP answer),
+``client.request.conn._session`` (the ``requests`` session) and the implicit exception chaining
+by which a ``ClientNetworkError`` carries the ``requests`` exception that caused it.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION
-from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.errors import ConnectionConfigError, ErrorKind, TencentCloudAPIError
 
 if TYPE_CHECKING:
+    import requests
     from tencentcloud.common.common_client import CommonClient
 
+log = logging.getLogger(__name__)
+
 DEFAULT_REGION = "ap-singapore"
-DEFAULT_ENDPOINT = "ocr.tencentcloudapi.com"
 DEFAULT_LANGUAGE = "en-US"
 DEFAULT_TIMEOUT = 30
+# An answer without a portrait is a few kilobytes; anything past this is not the API talking.
+DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
+_SDK_LOGGER = "tencentcloud_sdk_common"
 
 
 def _warning_or_above(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING
 
 
-# The SDK logs whole requests (Authorization, X-TC-Token, image Base64) at DEBUG. A filter on its
-# logger drops those records whatever level anyone configures for it later.
-logging.getLogger("tencentcloud_sdk_common").addFilter(_warning_or_above)
+def _quiet_sdk_logger() -> None:
+    """Drop the SDK's DEBUG records (whole requests: Authorization, X-TC-Token, image Base64).
+
+    A filter holds whatever level anyone later sets on the logger. ``addFilter`` ignores a filter
+    already present, so calling this for every client is harmless.
+    """
+    logging.getLogger(_SDK_LOGGER).addFilter(_warning_or_above)
 
 
 @dataclass(frozen=True)
@@ -58,24 +74,98 @@ class TencentCloudConfig:
             f"endpoint={self.scheme}://{self.host}, language={self.language!r}, timeout={self.timeout})"
         )
 
+    @property
+    def destination(self) -> tuple[str, str, str]:
+        """Where a signed request goes and for which region: what a stored SecretKey is bound to."""
+        return self.scheme, self.host.lower(), self.region
+
 
 def parse_endpoint(endpoint: str) -> tuple[str, str]:
     """``(scheme, host[:port])`` from a bare host (https) or a full URL such as ``http://127.0.0.1:9000``."""
+    from urllib.parse import urlparse
+
     endpoint = endpoint.strip().rstrip("/")
     if "://" not in endpoint:
         return "https", endpoint
     parsed = urlparse(endpoint)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"endpoint {endpoint!r} must be a host name or an http(s):// URL")
+        raise ConnectionConfigError(f"endpoint {endpoint!r} must be a host name or an http(s):// URL")
     return parsed.scheme, parsed.netloc
 
 
+def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
+    """A ``ClientNetworkError`` saying which timeout fired and whether the request may have been billed.
+
+    Told apart by the ``requests``/``urllib3`` exception types, not by message text: a connect
+    timeout, a refused or unresolvable host, a TLS handshake or proxy failure never reached the
+    service (safe to resend); a read timeout or a connection lost after sending may have been
+    recognised and billed. Anything not known to be a connect failure counts as possibly billed.
+    """
+    from requests import exceptions as rex
+    from urllib3 import exceptions as uex
+
+    timeout: Literal["connect", "read"] | None = None
+    billed = True
+    reason = err.args[0] if isinstance(err, rex.ConnectionError) and err.args else None
+    if isinstance(reason, uex.MaxRetryError):
+        reason = reason.reason
+    if isinstance(err, rex.ConnectTimeout):
+        timeout, billed, what = "connect", False, "connect timeout"
+    elif isinstance(err, rex.ReadTimeout | uex.ReadTimeoutError) or isinstance(reason, uex.ReadTimeoutError):
+        timeout, what = "read", "read timeout: the service may have recognised (and billed) the request"
+    elif isinstance(err, rex.SSLError | rex.ProxyError) or isinstance(reason, uex.NewConnectionError):
+        billed, what = False, "could not connect"
+    else:
+        what = "connection lost after the request was sent: it may have been billed"
+    return TencentCloudAPIError(
+        "ClientNetworkError",
+        f"{what} ({type(err).__name__}, {host})",
+        kind=ErrorKind.RETRYABLE,
+        timeout=timeout,
+        may_have_been_billed=billed,
+    )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def read_body(response: requests.Response, limit: int, deadline: float) -> bytes:
+    """The answer's body, read in chunks: at most ``limit`` bytes, and finished before ``deadline``.
+
+    Raises ``_TooLarge`` past the limit (announced or actual) and ``requests.ReadTimeout`` past the
+    deadline (a body trickled one byte at a time never trips the per-read timeout).
+    """
+    from requests import ReadTimeout
+
+    announced = response.headers.get("Content-Length", "")
+    if announced.isdigit() and int(announced) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.raw.read1(_CHUNK, decode_content=True):  # what has arrived, never waiting for more
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        if time.monotonic() > deadline:
+            raise ReadTimeout("the answer did not finish within the timeout")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class TencentCloudHook(BaseHook):
-    """Signed access to a Tencent Cloud API 3.0 service through a ``tencentcloud`` connection.
+    """Signed access to one Tencent Cloud API 3.0 service through a ``tencentcloud`` connection.
 
     The connection's login is the SecretId and its password the SecretKey; extras ``region``,
     ``endpoint``, ``token``, ``language`` and ``timeout``. Without login/password the hook uses
     ``TENCENTCLOUD_SECRET_ID`` / ``TENCENTCLOUD_SECRET_KEY`` / ``TENCENTCLOUD_SESSION_TOKEN``.
+
+    :param tencentcloud_conn_id: the Airflow connection.
+    :param service: the API's service name, e.g. ``"ocr"`` (a subclass may set it as a class attribute).
+    :param api_version: the service's API version, e.g. ``"2018-11-19"``.
+    :param region: overrides the connection's region.
+    :param endpoint: overrides the connection's endpoint (default ``<service>.tencentcloudapi.com``).
+    :param timeout: seconds to connect, and to wait for (and read) the answer; overrides the connection.
     """
 
     conn_name_attr = "tencentcloud_conn_id"
@@ -83,19 +173,26 @@ class TencentCloudHook(BaseHook):
     conn_type = "tencentcloud"
     hook_name = "Tencent Cloud"
 
-    service = "ocr"
-    api_version = "2018-11-19"
+    service: str | None = None
+    api_version: str | None = None
+    # The request test_connection sends: an action the service authenticates and then rejects for
+    # its (empty) parameters, so nothing is billed. Each service's hook names one.
+    connection_probe: ClassVar[tuple[str, dict[str, Any]] | None] = None
 
     def __init__(
         self,
         tencentcloud_conn_id: str = default_conn_name,
         *,
+        service: str | None = None,
+        api_version: str | None = None,
         region: str | None = None,
         endpoint: str | None = None,
         timeout: float | None = None,
     ) -> None:
         super().__init__()
         self.tencentcloud_conn_id = tencentcloud_conn_id
+        self.service = service or self.service
+        self.api_version = api_version or self.api_version
         self._region = region
         self._endpoint = endpoint
         self._timeout = timeout
@@ -112,7 +209,7 @@ class TencentCloudHook(BaseHook):
             conn = self.get_connection(self.tencentcloud_conn_id)
         except Exception as err:  # AirflowNotFoundException; fall back to the environment below
             if not os.environ.get("TENCENTCLOUD_SECRET_ID"):
-                raise ValueError(
+                raise ConnectionConfigError(
                     f"Tencent Cloud connection {self.tencentcloud_conn_id!r} was not found and "
                     "TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY are not set: create the connection "
                     f"(e.g. AIRFLOW_CONN_{self.tencentcloud_conn_id.upper()}) or set those variables"
@@ -127,7 +224,7 @@ class TencentCloudHook(BaseHook):
             password = os.environ.get("TENCENTCLOUD_SECRET_KEY")
             token = token or os.environ.get("TENCENTCLOUD_SESSION_TOKEN") or None
         if not (login and password):
-            raise ValueError(
+            raise ConnectionConfigError(
                 f"connection {self.tencentcloud_conn_id!r} has no SecretId/SecretKey (login/password) and "
                 "TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY are not set: provide one of them"
             )
@@ -135,10 +232,10 @@ class TencentCloudHook(BaseHook):
         if token:
             mask_secret(token)
 
-        scheme, host = parse_endpoint(self._endpoint or extra.get("endpoint") or DEFAULT_ENDPOINT)
+        scheme, host = parse_endpoint(self._endpoint or extra.get("endpoint") or self._default_endpoint())
         language = extra.get("language") or DEFAULT_LANGUAGE
         if language not in ("en-US", "zh-CN"):
-            raise ValueError(f"connection extra 'language' is {language!r}: use 'en-US' or 'zh-CN'")
+            raise ConnectionConfigError(f"connection extra 'language' is {language!r}: use 'en-US' or 'zh-CN'")
         timeout = float(self._timeout or extra.get("timeout") or DEFAULT_TIMEOUT)
         return TencentCloudConfig(
             secret_id=login.strip(),
@@ -151,12 +248,21 @@ class TencentCloudHook(BaseHook):
             timeout=timeout,
         )
 
-    def get_client(self) -> CommonClient:
-        """A signing client for this thread (requests sessions are not shared across threads)."""
+    def _default_endpoint(self) -> str:
+        if not self.service:
+            raise ConnectionConfigError(
+                f"{type(self).__name__} has no service: pass service= and api_version=, or use the service's hook"
+            )
+        return f"{self.service}.tencentcloudapi.com"
+
+    def get_conn(self) -> CommonClient:
+        """The signing client for this thread (``requests`` sessions are not shared across threads)."""
         client = getattr(self._local, "client", None)
         if client is None:
             client = self._local.client = self._build_client()
         return client
+
+    get_client = get_conn  # the name used before get_conn existed
 
     def _build_client(self) -> CommonClient:
         from tencentcloud.common.common_client import CommonClient
@@ -166,6 +272,9 @@ class TencentCloudHook(BaseHook):
 
         from airflow_provider_tencent_ocr import __version__
 
+        if not (self.service and self.api_version):
+            raise ConnectionConfigError(f"{type(self).__name__} needs service= and api_version= to build a client")
+        _quiet_sdk_logger()
         cfg = self.config
         http = HttpProfile(protocol=cfg.scheme, endpoint=cfg.host, reqTimeout=cfg.timeout, keepAlive=True)
         profile = ClientProfile(
@@ -183,30 +292,48 @@ class TencentCloudHook(BaseHook):
         client.request.conn._session.trust_env = False
         return client
 
-    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    def call(self, action: str, params: dict[str, Any], *, max_response_bytes: int | None = None) -> dict[str, Any]:
         """Send one signed request and return its ``Response`` object, or raise TencentCloudAPIError.
 
         Uses the client's ``_call`` (sign and send) rather than ``call_json`` so the HTTP status is
-        known (5xx is retryable, 4xx is not) and an ``Error`` body is detected whatever its
-        Content-Type.
+        known (5xx is retryable, 4xx is not), an ``Error`` body is detected whatever its
+        Content-Type, and the body is read under a size cap (``max_response_bytes``, default 1 MiB)
+        and a deadline (``timeout`` after the answer starts).
         """
         from requests import RequestException
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+        from urllib3.exceptions import HTTPError
 
+        cfg = self.config
+        limit = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
+        http_response = None
         try:
-            http_response = self.get_client()._call(action, params)
-            # The SDK streams: the body is only read here, and a connection lost mid-body raises here.
-            status, body = http_response.status_code, http_response.content
+            http_response = self.get_conn()._call(action, params)
+            status = http_response.status_code
+            if status == 200:
+                body = read_body(http_response, limit, time.monotonic() + cfg.timeout)
         except TencentCloudSDKException as err:
-            raise TencentCloudAPIError(err.get_code() or "ClientNetworkError", str(err.get_message())) from None
-        except RequestException as err:
+            cause = err.__context__
+            if err.get_code() == "ClientNetworkError" and isinstance(cause, Exception):
+                raise network_error(cause, cfg.host) from None
+            raise TencentCloudAPIError(err.get_code() or "ClientError", str(err.get_message())) from None
+        except (RequestException, HTTPError) as err:  # raised while reading the body: the answer had started
+            raise network_error(err, cfg.host) from None
+        except _TooLarge:
             raise TencentCloudAPIError(
-                "ClientNetworkError", f"{type(err).__name__} while reading the answer", kind=ErrorKind.RETRYABLE
+                "ResponseTooLarge",
+                f"the answer from {cfg.host} is larger than {limit} bytes; it was not read",
+                http_status=200,
+                kind=ErrorKind.PER_IMAGE,
+                may_have_been_billed=True,
             ) from None
+        finally:
+            if http_response is not None:
+                http_response.close()
         if status != 200:
             raise TencentCloudAPIError(
                 "ServerNetworkError",
-                f"HTTP {status} from {self.config.host}",
+                f"HTTP {status} from {cfg.host}",
                 http_status=status,
                 kind=ErrorKind.RETRYABLE if status >= 500 or status == 429 else ErrorKind.PER_IMAGE,
             )
@@ -217,27 +344,44 @@ class TencentCloudHook(BaseHook):
         except (ValueError, KeyError, TypeError):
             raise TencentCloudAPIError(
                 "ServerNetworkError",
-                f"unreadable answer from {self.config.host}",
+                f"unreadable answer from {cfg.host}",
                 http_status=status,
                 kind=ErrorKind.RETRYABLE,
             ) from None
         error = response.get("Error")
         if error:
+            request_id = response.get("RequestId")
             raise TencentCloudAPIError(
                 str(error.get("Code") or "UnknownError"),
                 str(error.get("Message") or ""),
-                response.get("RequestId"),
+                request_id if isinstance(request_id, str) else None,
             )
         return response
 
     def test_connection(self) -> tuple[bool, str]:
-        """Prove the credentials and signature without billing a recognition.
+        """Prove the credentials and signature without billing anything.
 
-        Sends the action with no image: the service authenticates the request first and only
-        then rejects its parameters, so a parameter error means the credentials are good.
+        Sends the service's probe (``connection_probe``): the service authenticates the request
+        first and only then rejects its parameters, so a parameter error means the credentials
+        are good. Refuses to sign for an endpoint, region or scheme other than the one stored
+        with this SecretKey (see :func:`stored_key_conflict`).
         """
         try:
-            self.call(ACTION, {})
+            if self.connection_probe is None:
+                return False, (
+                    f"{type(self).__name__} has no connection probe for service {self.service!r}: "
+                    "test the connection with the service's hook (e.g. TencentOcrHook)"
+                )
+            refusal = stored_key_conflict(
+                self.config,
+                own_conn_id=self.tencentcloud_conn_id,
+                conn_type=self.conn_type,
+                default_endpoint=self._default_endpoint(),
+            )
+            if refusal:
+                return False, refusal
+            action, params = self.connection_probe
+            self.call(action, dict(params))
         except TencentCloudAPIError as err:
             # Only an answer from the service itself (it carries a RequestId) about the parameters
             # proves anything; a proxy's 404 or a wrong host does not.
@@ -249,3 +393,90 @@ class TencentCloudHook(BaseHook):
         except ValueError as err:
             return False, str(err)
         return True, f"Credentials and signature accepted by {self.config.host}."
+
+
+# -- the connection test must not carry a stored SecretKey elsewhere ------------------------------
+
+
+def stored_key_conflict(
+    config: TencentCloudConfig, *, own_conn_id: str, conn_type: str, default_endpoint: str
+) -> str | None:
+    """Why a connection test must not sign with this key for this destination, or None.
+
+    Airflow's connection test merges the stored connection into the form (a masked ``***``
+    password becomes the stored SecretKey) and refuses a different *host or port* unless the form
+    carries its own password, but this connection type keeps its endpoint, region and scheme in
+    extras. So: when this SecretKey (or session token) is the one stored in other connections of
+    this type, and none of them is stored for this scheme, endpoint and region, refuse. A key
+    stored nowhere was typed into the form and may go anywhere. Stored connections are read from
+    the metadata database and ``AIRFLOW_CONN_*`` variables; a connection held only in a secrets
+    backend cannot be listed and is not checked.
+    """
+    homes: list[tuple[str, tuple[str, str, str]]] = []
+    for conn_id, password, extra in _stored_connections(own_conn_id, conn_type):
+        stored_secrets = [s.strip() for s in (password, extra.get("token")) if isinstance(s, str) and s.strip()]
+        ours = [config.secret_key] + ([config.token] if config.token else [])
+        if not any(hmac.compare_digest(a.encode(), b.encode()) for a in ours for b in stored_secrets):
+            continue
+        try:
+            scheme, host = parse_endpoint(str(extra.get("endpoint") or default_endpoint))
+        except ValueError:
+            continue
+        homes.append((conn_id, (scheme, host.lower(), str(extra.get("region") or DEFAULT_REGION))))
+    if not homes or any(destination == config.destination for _, destination in homes):
+        return None
+    names = ", ".join(sorted({conn_id for conn_id, _ in homes}))
+    return (
+        f"Refused: the SecretKey of connection(s) {names} is stored for another endpoint, region or scheme "
+        f"than {config.scheme}://{config.host} ({config.region}). Type the SecretKey into the form to test "
+        "this destination, or save the connection first."
+    )
+
+
+def _stored_connections(own_conn_id: str, conn_type: str) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """``(conn_id, password, extra)`` of every listable stored connection of this type but our own.
+
+    Our own id is skipped when it comes from an environment variable: that is where Airflow's
+    connection test puts the merged, possibly hostile, connection it tests.
+    """
+    found: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
+    for conn_id, password, extra in _db_connections(conn_type):
+        found[conn_id] = (conn_id, password, extra)
+    prefix = "AIRFLOW_CONN_"
+    for name, value in os.environ.items():
+        if not name.startswith(prefix) or name == prefix + own_conn_id.upper():
+            continue
+        parsed = _parse_env_connection(value, conn_type)
+        if parsed is not None:
+            conn_id = name.removeprefix(prefix).lower()
+            found[conn_id] = (conn_id, *parsed)
+    return list(found.values())
+
+
+def _parse_env_connection(value: str, conn_type: str) -> tuple[str | None, dict[str, Any]] | None:
+    from airflow.sdk import Connection
+
+    try:
+        conn = Connection.from_json(value) if value.lstrip().startswith("{") else Connection.from_uri(value)
+    except Exception:  # not ours to judge: Airflow reports a broken variable when it is used
+        return None
+    if conn.conn_type != conn_type:
+        return None
+    return conn.password, conn.extra_dejson
+
+
+def _db_connections(conn_type: str) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """Connections of this type in the metadata database, where this process may read it (the api-server)."""
+    if os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "client":  # a task or worker: no database access
+        return []
+    try:
+        from airflow.models.connection import Connection
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        with create_session() as session:
+            rows = session.scalars(select(Connection).where(Connection.conn_type == conn_type)).all()
+            return [(row.conn_id, row.password, row.extra_dejson) for row in rows]
+    except Exception as err:  # no database here (a bare script, an unmigrated test home)
+        log.debug("stored connections not listable from the database: %s", type(err).__name__)
+        return []

@@ -1,0 +1,126 @@
+"""A loopback HTTP server that answers POSTs however a test says: hostile or broken answers the emulator won't give."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+Answer = Callable[[BaseHTTPRequestHandler], None]
+
+
+class HostileServer(ThreadingHTTPServer):
+    """Counts the requests it received and the body bytes it managed to send."""
+
+    daemon_threads = True
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.requests = 0
+        self.sent = 0
+        self.stop = threading.Event()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def connection(self, **extra: object) -> str:
+        """An Airflow connection (JSON) pointing at this server."""
+        return json.dumps(
+            {
+                "conn_type": "tencentcloud",
+                "login": "AKIDhostile",
+                "password": "hostile-key",
+                "extra": {"endpoint": self.endpoint, **extra},
+            }
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: HostileServer
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests += 1
+        try:
+            self.server.answer(self)
+        except OSError:  # the client hung up, as it should for some answers
+            pass
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def send_json(handler: BaseHTTPRequestHandler, payload: object) -> None:
+    body = json.dumps(payload).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def send_endless(handler: BaseHTTPRequestHandler, chunk: bytes = b" " * 65536, limit: int = 400 * 1024 * 1024) -> None:
+    """A 200 answer whose (chunked) body goes on up to ``limit`` bytes, or until the client hangs up."""
+    server: HostileServer = handler.server  # type: ignore[assignment]
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    prefix = b'{"Response": {"RequestId": "x", "Pad": "'
+    handler.wfile.write(b"%x\r\n%s\r\n" % (len(prefix), prefix))
+    while server.sent < limit and not server.stop.is_set():
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        server.sent += len(chunk)
+
+
+@contextmanager
+def hostile_server(answer: Answer) -> Iterator[HostileServer]:
+    """Run the server for the block; always stopped afterwards."""
+    server = HostileServer(answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def unaccepting_port() -> Iterator[int]:
+    """A loopback port whose accept queue is full: a new connection attempt hangs (a connect timeout)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            fillers.append(filler)
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
