@@ -1,22 +1,22 @@
-"""What happens to an output row after recognition: typed columns, portraits, personal data.
+"""What happens to an output row after recognition: portraits, then personal data.
 
-Order matters: validation columns are computed from the raw values before ``pii`` masks or
-hashes them, and a portrait leaves the row (to a file, or nowhere) before it is written.
+Order matters: the typed columns are computed from the raw values when the row is built (see
+``SingaporeIdCardRow.build``), before ``pii`` masks or hashes them here, and a portrait leaves the
+row (to a file, or nowhere) before it is written.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import os
 import posixpath
-import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
+from airflow_provider_tencent_ocr import storage
+from airflow_provider_tencent_ocr.actions.singapore_id_card import SingaporeIdCardRow
 from airflow_provider_tencent_ocr.images import sniff_format
 from airflow_provider_tencent_ocr.pii import PiiProtector
-from airflow_provider_tencent_ocr.uris import local_path
-from airflow_provider_tencent_ocr.validation import typed_columns
 
 PhotoOutput = Literal["inline", "files", "none"]
 PHOTO_OUTPUTS = ("inline", "files", "none")
@@ -29,24 +29,16 @@ def default_photo_dir(output: str) -> str:
 
 
 def write_photo(photo: bytes, photo_dir: str, *, storage_conn_id: str | None = None) -> str:
-    """Store one portrait under a content-hash name (no personal data in the path); return its URI."""
-    name = hashlib.sha256(photo).hexdigest() + _EXTENSIONS.get(sniff_format(photo) or "", ".jpg")
-    local_dir = local_path(photo_dir)
-    if local_dir is None:
-        from airflow.sdk import ObjectStoragePath
+    """Store one portrait under a content-hash name (no personal data in the path); return its URI.
 
-        target = ObjectStoragePath(photo_dir, conn_id=storage_conn_id) / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(photo)
-        return str(target)
-    os.makedirs(local_dir, exist_ok=True)
-    path = os.path.join(local_dir, name)
-    if not os.path.exists(path):  # content-addressed: an existing file already holds these bytes
-        temp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(temp, "wb") as fh:
-            fh.write(photo)
-        os.replace(temp, path)  # never a truncated portrait under the final name
-    return path
+    Content-addressed: an existing file of that name already holds these bytes, so it is not
+    written again; a new one appears atomically (never a truncated portrait under the final name).
+    """
+    name = hashlib.sha256(photo).hexdigest() + _EXTENSIONS.get(sniff_format(photo) or "", ".jpg")
+    target = storage.join(photo_dir, name)
+    if not storage.exists(target, conn_id=storage_conn_id):
+        storage.write_bytes(target, photo, conn_id=storage_conn_id)
+    return target
 
 
 def build_row_transform(
@@ -55,21 +47,19 @@ def build_row_transform(
     photo_output: PhotoOutput = "none",
     photo_dir: str | None = None,
     storage_conn_id: str | None = None,
-) -> Callable[[dict[str, Any]], dict[str, Any]]:
+) -> Callable[[SingaporeIdCardRow], SingaporeIdCardRow]:
     """The per-row function the runner applies before writing."""
     if photo_output not in PHOTO_OUTPUTS:
         raise ValueError(f"photo_output must be one of {PHOTO_OUTPUTS}, not {photo_output!r}")
     if photo_output == "files" and not photo_dir:
         raise ValueError("photo_output='files' needs photo_dir")
 
-    def transform(row: dict[str, Any]) -> dict[str, Any]:
-        if row.get("status") == "ok":
-            row.update(typed_columns(row))
-        photo = row.get("photo")
+    def transform(row: SingaporeIdCardRow) -> SingaporeIdCardRow:
+        changes: dict[str, Any] = {}
         if photo_output != "inline":
-            row["photo"] = None
-        if photo_output == "files" and photo:
-            row["photo_path"] = write_photo(photo, str(photo_dir), storage_conn_id=storage_conn_id)
-        return protector.apply(row)
+            changes["photo"] = None
+        if photo_output == "files" and row.photo:
+            changes["photo_path"] = write_photo(row.photo, str(photo_dir), storage_conn_id=storage_conn_id)
+        return protector.apply(dataclasses.replace(row, **changes) if changes else row)
 
     return transform

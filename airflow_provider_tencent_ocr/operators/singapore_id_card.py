@@ -6,13 +6,17 @@ heavy is imported and nothing is read until ``execute``, so DAG files parse fast
 
 from __future__ import annotations
 
+import functools
+import os
 import posixpath
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import Asset, BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from airflow_provider_tencent_ocr.pii import PiiMode
+from airflow_provider_tencent_ocr.uris import local_path, redact_uri
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -24,7 +28,10 @@ def output_asset(output: str) -> Asset:
     """The Asset a run of ``output`` updates.
 
     A templated output (``.../ds={{ ds }}/cards.parquet``) maps to the folder above its first
-    template, so every run updates the same Asset and the event's ``extra`` names the file.
+    template (``s3://kyc/ocr/ds={{ ds }}/...`` -> ``s3://kyc/ocr``), so every run updates the same
+    Asset and the event's ``extra`` names the file. The name is the URI exactly as Airflow
+    normalises it (no trailing slash, no ``conn_id@``), so a consumer's ``Asset("s3://kyc/ocr")``
+    is this Asset.
     """
     uri = output
     if "{{" in uri:
@@ -36,8 +43,67 @@ def output_asset(output: str) -> Asset:
             "fixed (templates after it are fine), or pass outlets=[Asset(...)] yourself"
         )
     if local:  # normalised like the consumer DAG's Asset, so /a/./b and /a/b are one Asset
-        uri = "file://" + posixpath.abspath(uri) + ("/" if uri.endswith("/") else "")
-    return Asset(uri)
+        uri = "file://" + posixpath.abspath(uri)
+    normalised = Asset(redact_uri(uri) or uri).uri  # Airflow's own normalisation (scheme, slashes, query)
+    return Asset(name=normalised, uri=normalised)
+
+
+class OutputPathRefused(ValueError):
+    """The output or cache would overwrite an input (or each other): refused before any call."""
+
+
+def _same_place(a: str | None, b: str | None) -> bool:
+    """Whether two paths or URIs name the same file (symlinks and ``./`` resolved for local paths)."""
+    if not a or not b:
+        return False
+    local_a, local_b = local_path(a), local_path(b)
+    if local_a is not None and local_b is not None:
+        return os.path.realpath(local_a) == os.path.realpath(local_b)
+    if local_a is None and local_b is None:
+        return (redact_uri(a) or a).rstrip("/").lower() == (redact_uri(b) or b).rstrip("/").lower()
+    return False
+
+
+# A bad manifest or argument, a refused path, a missing connection, Variable or key.
+_NO_RETRY = (ValueError, AirflowNotFoundException)
+
+
+def _fail_without_retry(exc: BaseException) -> BaseException:
+    """``exc`` as an AirflowFailException (Airflow does not retry those) that is still ``type(exc)``.
+
+    Callers and tests that catch ``ManifestError``, ``ValueError`` or ``RunAborted`` keep working.
+    """
+    cls = type(exc)
+    combined = type(cls.__name__, (AirflowFailException, cls), {"__module__": cls.__module__})
+    failed = combined.__new__(combined)
+    failed.args = exc.args
+    failed.__dict__.update(getattr(exc, "__dict__", {}))
+    return failed
+
+
+_Execute = TypeVar("_Execute", bound=Callable[..., Any])
+
+
+def _no_retry_for_lasting_failures(execute: _Execute) -> _Execute:
+    """Raise failures that no retry can fix as AirflowFailException; transient ones stay retryable.
+
+    Lasting: a bad manifest or argument, a missing connection or key, a refused output path
+    (``ValueError`` or ``AirflowNotFoundException``), and a fatal API code (``RunAborted``). Network, storage
+    and throttling errors, and ``ErrorRateExceeded``, are left to Airflow's retries.
+    """
+
+    @functools.wraps(execute)
+    def wrapper(self: Any, context: Any) -> Any:
+        from airflow_provider_tencent_ocr.runner import RunAborted
+
+        try:
+            return execute(self, context)
+        except AirflowFailException:
+            raise
+        except (*_NO_RETRY, RunAborted) as exc:
+            raise _fail_without_retry(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 class TencentOcrSingaporeIdCardOperator(BaseOperator):
@@ -127,6 +193,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         if photo_output not in ("none", "inline", "files"):
             raise ValueError(f"photo_output must be 'none', 'inline' or 'files', not {photo_output!r}")
         PiiMode.parse(pii)  # a clear ValueError naming the argument and the allowed values
+        if isinstance(carry_columns, str) and "{{" not in carry_columns:
+            raise ValueError(f"carry_columns must be a list of column names, e.g. [{carry_columns!r}], not a string")
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
             raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
         if (shard_index is None) != (shard_count is None):
@@ -160,6 +228,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         self.shard_index = shard_index
         self.shard_count = shard_count
 
+    @_no_retry_for_lasting_failures
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_tencent_ocr.cache import ResultCache, default_cache_uri
         from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
@@ -169,6 +238,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
 
         manifest = self._shard(self._open_manifest())
+        self._refuse_overwriting_inputs()
         schema = output_schema(manifest.carry_fields)
         transform = build_row_transform(
             protector=PiiProtector(self.pii, self._hmac_key()),
@@ -216,6 +286,23 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         runner.check_error_rate(summary)
         return result
 
+    def _refuse_overwriting_inputs(self) -> None:
+        """Before any call: the output must not replace the manifest, nor the cache either of them."""
+        cache = None if self.cache is not None and str(self.cache).strip().lower() == "none" else self.cache
+        source = self.manifest
+        if _same_place(self.output_uri, source):
+            raise OutputPathRefused(
+                f"output {self.output_uri!r} is the manifest itself: writing it would replace the manifest; "
+                "choose another output path"
+            )
+        if _same_place(cache, self.output_uri):
+            raise OutputPathRefused(
+                f"cache {cache!r} is the output path: the cache's SQLite files would clobber the output and leave "
+                "-wal/-shm files of raw results beside it; choose another cache path (or leave the default)"
+            )
+        if _same_place(cache, source):
+            raise OutputPathRefused(f"cache {cache!r} is the manifest itself: choose another cache path")
+
     def _open_manifest(self) -> Manifest:
         """The validated manifest (fails before any image is read or any call is paid for)."""
         from airflow_provider_tencent_ocr.manifest import manifest_from_images, open_manifest
@@ -233,7 +320,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
             manifest_format=self.manifest_format,
             image_column=self.image_column,
             id_column=self.id_column,
-            carry_columns=list(self.carry_columns or ()),
+            # a string stays a string, so open_manifest refuses it instead of splitting it into letters
+            carry_columns=self.carry_columns if isinstance(self.carry_columns, str) else list(self.carry_columns or ()),
             batch_rows=self.batch_rows,
             storage_conn_id=self.storage_conn_id,
         )
