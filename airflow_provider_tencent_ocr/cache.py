@@ -1,13 +1,21 @@
-"""A durable result cache so a retried, re-run or killed task never pays twice for an image.
+"""A durable result cache that concurrent runs can share, so no image is paid for twice.
 
-Results are keyed by (action, image SHA-256, request options) and committed one by one to a
-SQLite file, so a SIGKILL loses at most the calls that were in flight. A cache location on
-object storage is downloaded at start and uploaded between output batches once ``sync_seconds``
-have passed, and at the end (there a kill can lose up to that interval; a local path is the safe
-choice for very large runs).
+Content-addressed: each result is one small JSON object named by its key (a hash of the action,
+the image SHA-256 and the request options), at ``<cache>/<key[:2]>/<key>.json``, written whole and
+atomically. Two tasks writing the same cache at once therefore never overwrite each other's
+results (there is no shared file for a last writer to win); two writers of the same key write the
+same image's result, and either copy is valid. Reading needs no lock and no listing: a lookup is
+one read of one object.
+
+Durability: on a local path each result is on disk (atomic rename, owner-only 0600 files in 0700
+folders) before the row is written, so a SIGKILL loses only the calls in flight. On object
+storage a background thread uploads results as they arrive, concurrently; a result still waiting
+after ``sync_seconds`` (default 2 s) makes the workers wait for the upload, so a kill loses at most
+the calls in flight plus the last ``sync_seconds`` of results, whatever the batch size.
 
 The cache holds raw OCR results, i.e. personal data: keep it where the output's readers cannot
-reach it, and delete it when the run's retention ends.
+reach it (object storage gets the bucket's permissions, not 0600), and delete it when the run's
+retention ends.
 """
 
 from __future__ import annotations
@@ -16,16 +24,16 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import sqlite3
-import tempfile
 import threading
 import time
 from typing import Any
 
+from airflow_provider_tencent_ocr import storage
 from airflow_provider_tencent_ocr.uris import local_path
 
 log = logging.getLogger(__name__)
+
+ENTRY_SUFFIX = ".json"
 
 
 def cache_key(action: str, image_key: str, options: dict[str, Any]) -> str:
@@ -35,89 +43,125 @@ def cache_key(action: str, image_key: str, options: dict[str, Any]) -> str:
 
 
 def default_cache_uri(output_uri: str) -> str:
-    """Next to the output: ``<output>.ocr-cache.sqlite``."""
-    return output_uri + ".ocr-cache.sqlite"
+    """Next to the output: the folder ``<output>.ocr-cache/``."""
+    return output_uri.rstrip("/") + ".ocr-cache"
 
 
 class ResultCache:
-    """``get`` / ``put`` of JSON results by key; safe to use from many threads."""
+    """``get`` / ``put`` of JSON results by key; safe from many threads, processes and hosts at once."""
 
-    def __init__(self, uri: str, *, storage_conn_id: str | None = None, sync_seconds: float = 30.0) -> None:
-        self.uri = uri
+    def __init__(self, uri: str, *, storage_conn_id: str | None = None, sync_seconds: float = 2.0) -> None:
+        if sync_seconds <= 0:
+            raise ValueError(f"sync_seconds must be positive, got {sync_seconds!r}")
+        self.uri = uri.rstrip("/") or uri
+        self._conn_id = storage_conn_id
+        self._sync_seconds = sync_seconds
         path = local_path(uri)
         self._remote = path is None
-        self._storage_conn_id = storage_conn_id
-        self._sync_seconds = sync_seconds
-        self._last_sync = time.monotonic()
-        self._dirty = False
-        if self._remote:
-            self._tmpdir = tempfile.mkdtemp(prefix="tencent-ocr-cache-")
-            self.path = os.path.join(self._tmpdir, "cache.sqlite")
-            try:
-                self._download()
-            except BaseException:
-                shutil.rmtree(self._tmpdir, ignore_errors=True)
-                raise
+        if path is not None:
+            if os.path.isfile(path):
+                raise ValueError(
+                    f"the cache location {uri} is a file (a cache from an earlier version was one SQLite file): "
+                    "give a folder path for cache=, or delete that file"
+                )
+            os.makedirs(path, mode=0o700, exist_ok=True)  # owner-only: it holds raw personal data
         else:
-            self.path = str(path)
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        # Owner-only from the start: it holds raw personal data (SQLite gives its WAL files the same mode).
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, obtained_at REAL NOT NULL, result TEXT NOT NULL)"
-        )
+            storage.filesystem(uri, storage_conn_id)  # a missing filesystem fails now, before any call is paid
+        # Object storage only: results not uploaded yet (key -> (entry bytes, when queued)).
+        self._pending: dict[str, tuple[bytes, float]] = {}
+        self._cond = threading.Condition()
+        self._closing = False
+        self._uploader: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"ResultCache({self.uri!r})"
 
+    def _entry(self, key: str) -> str:
+        return storage.join(self.uri, key[:2], key + ENTRY_SUFFIX)
+
+    # -- reading ------------------------------------------------------------------------------
     def get(self, key: str) -> tuple[dict[str, Any], float] | None:
-        """The stored result and when it was obtained (Unix seconds), or None."""
-        with self._lock:
-            row = self._db.execute("SELECT result, obtained_at FROM results WHERE key = ?", (key,)).fetchone()
-        return (json.loads(row[0]), row[1]) if row else None
+        """The stored result and when it was obtained (Unix seconds), or None.
 
-    def put(self, key: str, result: dict[str, Any], obtained_at: float) -> None:
-        """Store and commit at once (autocommit): a kill after this line loses nothing."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO results (key, obtained_at, result) VALUES (?, ?, ?)",
-                (key, obtained_at, json.dumps(result, ensure_ascii=False)),
-            )
-            self._dirty = True
-
-    def sync_if_due(self) -> None:
-        """Upload an object-storage cache if ``sync_seconds`` have passed (the runner calls this
-        between output batches, off the workers' path). A failed upload is logged, not raised:
-        the next sync or ``close`` tries again, and the run itself is not at stake."""
-        if not self._remote or not self._dirty or time.monotonic() - self._last_sync < self._sync_seconds:
-            return
+        An unreadable store counts as a miss (logged): the row is then paid for again, never lost.
+        """
+        with self._cond:
+            pending = self._pending.get(key)
         try:
-            with self._lock:
-                self._upload()
+            data = pending[0] if pending else storage.read_bytes(self._entry(key), conn_id=self._conn_id)
+            entry = json.loads(data)
+            return entry["result"], float(entry["obtained_at"])
+        except FileNotFoundError:
+            return None
         except Exception as err:
-            log.warning("could not upload the result cache to %s (%s); will retry", self.uri, type(err).__name__)
+            log.warning("could not read from the cache %s (%s); counted as a miss", self.uri, type(err).__name__)
+            return None
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        """Results stored (listing the store: for tests and reports, not for the hot path)."""
+        names = (os.path.basename(n) for n in storage.list_files(self.uri, conn_id=self._conn_id))
+        stored = {name for name in names if name.endswith(ENTRY_SUFFIX) and not name.startswith(".")}
+        with self._cond:
+            stored |= {key + ENTRY_SUFFIX for key in self._pending}
+        return len(stored)
 
-    def close(self) -> None:
-        """Upload a dirty object-storage cache one last time; a failure is logged, never raised,
-        so it cannot hide the run's own outcome (results then stay billable again, nothing else)."""
-        try:
-            if self._remote and self._dirty:
-                with self._lock:
-                    self._upload()
-        except Exception as err:
-            log.warning("could not upload the result cache to %s (%s)", self.uri, type(err).__name__)
-        finally:
-            self._db.close()
-            if self._remote:
-                shutil.rmtree(self._tmpdir, ignore_errors=True)
+    # -- writing ------------------------------------------------------------------------------
+    def put(self, key: str, result: dict[str, Any], obtained_at: float) -> None:
+        """Store one result. Local: on disk when this returns. Object storage: queued for upload now.
+
+        Never raises for a storage failure (it is logged): the run and its output come first, and a
+        result that could not be stored is only paid for again on a later run.
+        """
+        entry = {"key": key, "obtained_at": obtained_at, "result": result}
+        data = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        with self._cond:
+            direct = not self._remote or self._closing
+        if direct:  # local (or a late put after close): write it now
+            try:
+                storage.write_bytes(self._entry(key), data, conn_id=self._conn_id, private=True)
+            except Exception as err:
+                log.warning("could not store a result in the cache %s (%s)", self.uri, type(err).__name__)
+            return
+        with self._cond:
+            self._pending[key] = (data, time.monotonic())
+            self._start_uploader()
+            self._cond.notify_all()
+            # Bounded loss: while a result has waited longer than sync_seconds, wait for the uploader
+            # (at most sync_seconds per put, so a store that is down slows the run but never stops it).
+            give_up = time.monotonic() + self._sync_seconds
+            while (age := self._oldest_age()) is not None and age > self._sync_seconds:
+                remaining = give_up - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+
+    def sync_if_due(self) -> None:
+        """Kept for callers of the earlier cache: uploads are continuous now, nothing is due."""
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until every queued result is uploaded (or ``timeout`` passes); True when none is left."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending and self._uploader is not None and self._uploader.is_alive():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.notify_all()
+                self._cond.wait(min(remaining, 0.5))
+            return not self._pending
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Upload what is queued (up to ``timeout``) and stop the uploader; a failure is logged, never
+        raised, so it cannot hide the run's own outcome (results then stay billable again, nothing else)."""
+        if self._remote and not self.flush(timeout):
+            with self._cond:
+                left = len(self._pending)
+            log.warning("%d results could not be uploaded to the cache %s; a rerun pays for them again", left, self.uri)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._uploader is not None:
+            self._uploader.join(timeout=5)
 
     def __enter__(self) -> ResultCache:
         return self
@@ -125,30 +169,41 @@ class ResultCache:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- object storage -----------------------------------------------------------------------
-    def _remote_path(self) -> Any:
-        from airflow.sdk import ObjectStoragePath
+    # -- object storage uploader ----------------------------------------------------------------
+    def _oldest_age(self) -> float | None:
+        if not self._pending:
+            return None
+        return time.monotonic() - min(queued for _, queued in self._pending.values())
 
-        return ObjectStoragePath(self.uri, conn_id=self._storage_conn_id)
+    def _start_uploader(self) -> None:
+        if self._uploader is None or not self._uploader.is_alive():
+            self._uploader = threading.Thread(target=self._upload_loop, name="tencent-ocr-cache-upload", daemon=True)
+            self._uploader.start()
 
-    def _download(self) -> None:
-        remote = self._remote_path()
-        if remote.exists():
-            with remote.open("rb") as src, open(self.path, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-
-    def _upload(self) -> None:
-        """Copy a consistent snapshot (SQLite backup API) to the remote location in one write."""
-        snapshot = self.path + ".snapshot"
-        target = sqlite3.connect(snapshot)
-        try:
-            self._db.backup(target)
-        finally:
-            target.close()
-        remote = self._remote_path()
-        remote.parent.mkdir(parents=True, exist_ok=True)
-        with open(snapshot, "rb") as src, remote.open("wb") as dst:
-            shutil.copyfileobj(src, dst)
-        os.remove(snapshot)
-        self._last_sync = time.monotonic()
-        self._dirty = False
+    def _upload_loop(self) -> None:
+        """Upload whatever is queued, concurrently, as soon as it is queued; retry failures with backoff."""
+        backoff = 0.0
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                batch = dict(self._pending)
+            try:
+                storage.write_many({self._entry(key): data for key, (data, _) in batch.items()}, conn_id=self._conn_id)
+            except Exception as err:
+                backoff = min(max(backoff * 2, 0.2), self._sync_seconds)
+                name = type(err).__name__
+                log.warning("could not upload %d results to the cache %s (%s); retrying", len(batch), self.uri, name)
+                with self._cond:
+                    if self._closing:
+                        return
+                    self._cond.wait(backoff)
+                continue
+            backoff = 0.0
+            with self._cond:
+                for key, value in batch.items():
+                    if self._pending.get(key) is value:  # not replaced by a newer put meanwhile
+                        del self._pending[key]
+                self._cond.notify_all()

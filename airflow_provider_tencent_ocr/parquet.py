@@ -18,8 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from airflow_provider_tencent_ocr import __version__
-from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, RESPONSE_FIELDS, WARN_CODES
+from airflow_provider_tencent_ocr import __version__, storage
+from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, arrow_fields
+from airflow_provider_tencent_ocr.actions.singapore_id_card import OUTPUT_COLUMNS as ROW_COLUMNS
 from airflow_provider_tencent_ocr.uris import local_path
 
 __all__ = [
@@ -34,34 +35,8 @@ METADATA_SCHEMA_VERSION = "tencent_ocr.schema_version"
 METADATA_ACTION = "tencent_ocr.action"
 METADATA_PACKAGE_VERSION = "tencent_ocr.package_version"
 
-_UTC_MICROS = pa.timestamp("us", tz="UTC")
-
-_FIXED_FIELDS: tuple[pa.Field, ...] = (
-    pa.field("record_id", pa.string()),
-    pa.field("image_uri", pa.string()),
-    pa.field("image_sha256", pa.string()),
-    pa.field("status", pa.string()),
-    pa.field("error_code", pa.string()),
-    pa.field("error_message", pa.string()),
-    pa.field("request_id", pa.string()),
-    pa.field("attempts", pa.int32()),
-    *(pa.field(column, pa.string()) for column in RESPONSE_FIELDS.values()),
-    pa.field("photo", pa.binary()),
-    pa.field("warn_codes", pa.list_(pa.int32())),
-    *(pa.field(column, pa.bool_()) for column in WARN_CODES.values()),
-    pa.field("ocr_at", _UTC_MICROS),
-    # Typed twins of the raw strings (see validation.py), and where an exported portrait went.
-    pa.field("birth_date", pa.date32()),
-    pa.field("date_of_issue_date", pa.date32()),
-    pa.field("date_of_expiration_date", pa.date32()),
-    pa.field("sex_normalised", pa.string()),
-    pa.field("id_type", pa.string()),
-    pa.field("id_checksum_valid", pa.bool_()),
-    pa.field("photo_path", pa.string()),
-)
-
-#: The fixed output columns, in file order; carried manifest columns follow them.
-OUTPUT_COLUMNS: list[str] = [f.name for f in _FIXED_FIELDS]
+#: The fixed output columns, in file order (owned by the row definition); carried manifest columns follow.
+OUTPUT_COLUMNS: list[str] = list(ROW_COLUMNS)
 
 
 def output_schema(
@@ -90,7 +65,7 @@ def output_schema(
         METADATA_ACTION: action,
         METADATA_PACKAGE_VERSION: package_version,
     }
-    return pa.schema([*_FIXED_FIELDS, *carry_fields], metadata=metadata)
+    return pa.schema([*arrow_fields(), *carry_fields], metadata=metadata)
 
 
 class ParquetOutputWriter:
@@ -171,11 +146,7 @@ class ParquetOutputWriter:
             writer.close()
             self._writer = None
             assert self._temp_path is not None
-            if self._local_path is not None:
-                os.replace(self._temp_path, self._local_path)
-            else:
-                self._upload(self._temp_path)
-                os.unlink(self._temp_path)
+            storage.publish(self._temp_path, self.uri, conn_id=self.storage_conn_id)
             self._temp_path = None
         except BaseException:
             self.abort()
@@ -219,11 +190,3 @@ class ParquetOutputWriter:
         fd, path = tempfile.mkstemp(prefix="tencent-ocr-output-", suffix=".parquet.tmp")
         os.close(fd)
         return path
-
-    def _upload(self, local_file: str) -> None:
-        from airflow.sdk import ObjectStoragePath
-
-        target = ObjectStoragePath(self.uri, conn_id=self.storage_conn_id)
-        with open(local_file, "rb") as src, target.open("wb") as dst:
-            while chunk := src.read(8 << 20):
-                dst.write(chunk)

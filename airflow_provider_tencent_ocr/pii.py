@@ -11,12 +11,17 @@ before ``PiiProtector.apply``: they must see the clear values.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, TypeVar
 
-PII_COLUMNS: tuple[str, ...] = ("id_number", "ch_name", "en_name", "address", "nric_code")
+from airflow_provider_tencent_ocr.actions.singapore_id_card import PII_COLUMNS
+
+__all__ = ["PII_COLUMNS", "PiiMode", "PiiProtector", "hash_value", "mask_value", "resolve_hmac_key"]
+
+RowT = TypeVar("RowT")
 
 
 class PiiMode(enum.StrEnum):
@@ -90,15 +95,20 @@ class PiiProtector:
             return mask_value(text)
         return hash_value(text, self._key)
 
-    def apply(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A new row with the PII columns transformed; other columns and ``None`` values untouched."""
-        out = dict(row)
+    def apply(self, row: RowT) -> RowT:
+        """A new row (typed row or dict) with the PII columns transformed; other columns and ``None`` untouched."""
+        if dataclasses.is_dataclass(row) and not isinstance(row, type):
+            if self.mode is PiiMode.PLAIN:
+                return row
+            changes = {column: self._transform(getattr(row, column)) for column in PII_COLUMNS}
+            return dataclasses.replace(row, **changes)
+        out = dict(row)  # type: ignore[call-overload]
         if self.mode is PiiMode.PLAIN:
-            return out
+            return out  # type: ignore[return-value]
         for column in PII_COLUMNS:
             if column in out:
                 out[column] = self._transform(out[column])
-        return out
+        return out  # type: ignore[return-value]
 
 
 def resolve_hmac_key(*, conn_id: str | None = None, variable: str | None = None) -> bytes:

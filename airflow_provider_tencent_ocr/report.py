@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_tencent_ocr import storage
 from airflow_provider_tencent_ocr.actions.singapore_id_card import WARN_CODES, WARN_MEANINGS
 from airflow_provider_tencent_ocr.uris import local_path
 
@@ -33,8 +32,8 @@ def _rate(count: int, total: int) -> float | None:
     return count / total if total else None
 
 
-def _read_columns(parquet_uri: str) -> pa.Table:
-    """The report's columns only; local paths and ``file://`` via pyarrow, others via ObjectStoragePath."""
+def _read_columns(parquet_uri: str, storage_conn_id: str | None = None) -> pa.Table:
+    """The report's columns only: a local file or dataset folder via pyarrow, anything else via the storage adapter."""
     import pyarrow.parquet as pq
 
     path = local_path(parquet_uri)
@@ -51,15 +50,7 @@ def _read_columns(parquet_uri: str) -> pa.Table:
     if path is not None:
         names = set(pq.read_schema(path).names)
         return pq.read_table(path, columns=[c for c in _WANTED if c in names])
-    from airflow.sdk import ObjectStoragePath
-
-    try:
-        opened = ObjectStoragePath(parquet_uri).open("rb")  # Airflow connections for s3://, gs:// ...
-    except ValueError:  # a scheme Airflow has no filesystem for: plain fsspec
-        import fsspec
-
-        opened = fsspec.open(parquet_uri, "rb").open()
-    with opened as handle:
+    with storage.open_read(parquet_uri, conn_id=storage_conn_id) as handle:  # streamed, with the connection
         parquet = pq.ParquetFile(handle)
         names = set(parquet.schema_arrow.names)
         return parquet.read(columns=[c for c in _WANTED if c in names])
@@ -228,8 +219,10 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _chart(report: dict[str, Any], path: Path) -> None:
-    """A horizontal bar chart of warn rates; Figure without pyplot, so no global backend state."""
+def _chart(report: dict[str, Any]) -> bytes:
+    """A horizontal bar chart of warn rates as PNG bytes; Figure without pyplot, so no global backend state."""
+    import io
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -247,43 +240,35 @@ def _chart(report: dict[str, Any], path: Path) -> None:
     axes.set_xlabel("share of ok rows (%)")
     axes.set_title(f"Tencent OCR warning rates ({report['ok']} ok of {report['rows']} rows)", fontsize=10)
     axes.tick_params(axis="y", labelsize=8)
-    figure.savefig(path, format="png")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def build_warn_report(parquet_uri: str, out_dir: str | Path) -> dict[str, Any]:
+def build_warn_report(
+    parquet_uri: str, out_dir: str | os.PathLike[str], *, storage_conn_id: str | None = None
+) -> dict[str, Any]:
     """Write ``warn_report.json``, ``warn_report.md`` and ``warn_rates.png`` into ``out_dir``.
 
-    Returns the JSON dict: counts and rates only, small and free of personal data (fit for XCom).
+    Both the Parquet and ``out_dir`` may be local or on object storage (read and written with
+    ``storage_conn_id``); each file is replaced atomically. Returns the JSON dict: counts and rates
+    only, small and free of personal data (fit for XCom).
     """
     report: dict[str, Any] = {
         "source": str(parquet_uri),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    report.update(_compute(_read_columns(str(parquet_uri))))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    report.update(_compute(_read_columns(str(parquet_uri), storage_conn_id)))
+    out = os.fspath(out_dir)
     report["files"] = {
-        "json": str(out / REPORT_JSON),
-        "markdown": str(out / REPORT_MD),
-        "chart": str(out / REPORT_PNG),
+        "json": storage.join(out, REPORT_JSON),
+        "markdown": storage.join(out, REPORT_MD),
+        "chart": storage.join(out, REPORT_PNG),
     }
-    _atomic_write(out / REPORT_PNG, lambda p: _chart(report, p))
-    _atomic_write(out / REPORT_MD, lambda p: p.write_text(_markdown(report), encoding="utf-8"))
-    _atomic_write(
-        out / REPORT_JSON,
-        lambda p: p.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"),
-    )
+    storage.write_bytes(report["files"]["chart"], _chart(report), conn_id=storage_conn_id)
+    storage.write_bytes(report["files"]["markdown"], _markdown(report).encode("utf-8"), conn_id=storage_conn_id)
+    document = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    storage.write_bytes(report["files"]["json"], document.encode("utf-8"), conn_id=storage_conn_id)
     return report
 
 

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from airflow_provider_tencent_ocr.parquet import OUTPUT_COLUMNS
 from airflow_provider_tencent_ocr.pii import (
     PII_COLUMNS,
     PiiMode,
@@ -31,7 +32,9 @@ ROW = {
 
 
 def test_pii_columns():
-    assert PII_COLUMNS == ("id_number", "ch_name", "en_name", "address", "nric_code")
+    # Derived from the row definition (file order); the set is the documented contract.
+    assert set(PII_COLUMNS) == {"id_number", "ch_name", "en_name", "address", "nric_code"}
+    assert list(PII_COLUMNS) == [c for c in OUTPUT_COLUMNS if c in PII_COLUMNS]
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any, Literal
 
 ACTION = "RecognizeSingaporeIDCardOCR"
 SERVICE = "ocr"
@@ -153,10 +155,154 @@ class SingaporeIdCardResult:
         return {column: code in self.warn_codes for code, column in WARN_CODES.items()}
 
 
-def result_columns(result: SingaporeIdCardResult) -> dict[str, Any]:
-    """The output columns one successful recognition fills (raw fields, portrait, warn codes)."""
-    columns: dict[str, Any] = {column: getattr(result, column) for column in RESPONSE_FIELDS.values()}
-    columns["photo"] = result.photo
-    columns["warn_codes"] = list(result.warn_codes)
-    columns.update(result.warn_flags())
-    return columns
+# -- the output row ------------------------------------------------------------------------------
+# Arrow types by name, so this module needs no pyarrow at import time (the hook imports it).
+_ARROW_TYPES: dict[str, Callable[[Any], Any]] = {
+    "string": lambda pa: pa.string(),
+    "int32": lambda pa: pa.int32(),
+    "bool": lambda pa: pa.bool_(),
+    "binary": lambda pa: pa.binary(),
+    "list<int32>": lambda pa: pa.list_(pa.int32()),
+    "date32": lambda pa: pa.date32(),
+    "timestamp[us, UTC]": lambda pa: pa.timestamp("us", tz="UTC"),
+}
+
+
+def _column(arrow: str, *, kept_on_error: bool = False, pii: bool = False, default: Any = None) -> Any:
+    """A row field with its output facts: Arrow type, kept by an error row, personal data."""
+    return field(default=default, metadata={"arrow": arrow, "kept_on_error": kept_on_error, "pii": pii})
+
+
+@dataclass(frozen=True, slots=True)
+class SingaporeIdCardRow:
+    """One output row, and the single owner of the output columns: their order, Arrow types and roles.
+
+    Field order is file order. The Parquet schema, the columns an error row keeps and the
+    personal-data columns are all derived from these fields. Typed columns (dates, sex, ID type
+    and check letter) are computed from the raw strings whenever a row is built, so every way of
+    driving the runner writes them. Carried manifest columns are not part of the row: they are
+    appended when the row is handed to the writer.
+    """
+
+    record_id: str | None = _column("string", kept_on_error=True)
+    image_uri: str | None = _column("string", kept_on_error=True)
+    image_sha256: str | None = _column("string", kept_on_error=True)
+    status: Literal["ok", "error"] = _column("string", default="error")
+    error_code: str | None = _column("string")
+    error_message: str | None = _column("string")
+    request_id: str | None = _column("string", kept_on_error=True)
+    attempts: int = _column("int32", kept_on_error=True, default=0)
+    # The response fields, raw (RESPONSE_FIELDS order).
+    ch_name: str | None = _column("string", pii=True)
+    en_name: str | None = _column("string", pii=True)
+    sex: str | None = _column("string")
+    country_of_birth: str | None = _column("string")
+    birthday: str | None = _column("string")
+    address: str | None = _column("string", pii=True)
+    id_number: str | None = _column("string", pii=True)
+    race: str | None = _column("string")
+    nric_code: str | None = _column("string", pii=True)
+    post_code: str | None = _column("string")
+    date_of_expiration: str | None = _column("string")
+    date_of_issue: str | None = _column("string")
+    photo: bytes | None = _column("binary")
+    warn_codes: tuple[int, ...] | None = _column("list<int32>")
+    # One flag per documented warn code (WARN_CODES order); null on error rows.
+    warn_covered: bool | None = _column("bool")
+    warn_photocopy: bool | None = _column("bool")
+    warn_photographed: bool | None = _column("bool")
+    warn_edited: bool | None = _column("bool")
+    warn_reflective: bool | None = _column("bool")
+    warn_blurry: bool | None = _column("bool")
+    warn_not_enabled: bool | None = _column("bool")
+    ocr_at: datetime | None = _column("timestamp[us, UTC]", kept_on_error=True)
+    # Typed twins of the raw strings (see validation.py).
+    birth_date: date | None = _column("date32")
+    date_of_issue_date: date | None = _column("date32")
+    date_of_expiration_date: date | None = _column("date32")
+    sex_normalised: str | None = _column("string")
+    id_type: str | None = _column("string")
+    id_checksum_valid: bool | None = _column("bool")
+    # Where an exported portrait went (photo_output="files").
+    photo_path: str | None = _column("string")
+
+    def __repr__(self) -> str:
+        # Personal data must never reach a log line through an accidental repr.
+        return (
+            f"SingaporeIdCardRow(status={self.status!r}, error_code={self.error_code!r}, "
+            f"request_id={self.request_id!r}, attempts={self.attempts!r})"
+        )
+
+    __str__ = __repr__
+
+    def __getitem__(self, column: str) -> Any:
+        """Read a column by name (``row["status"]``), as from the dict the writer receives."""
+        if column not in _COLUMN_SET:
+            raise KeyError(column)
+        return getattr(self, column)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        record_id: str | None,
+        image_uri: str | None,
+        image_sha256: str | None = None,
+        result: SingaporeIdCardResult | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        request_id: str | None = None,
+        attempts: int = 0,
+        ocr_at: datetime | None = None,
+    ) -> SingaporeIdCardRow:
+        """The row of one manifest row: ``ok`` with every result column when ``result`` is given, else ``error``."""
+        identity = {
+            "record_id": record_id,
+            "image_uri": image_uri,
+            "image_sha256": image_sha256,
+            "request_id": request_id,
+            "attempts": attempts,
+            "ocr_at": ocr_at,
+        }
+        if result is None:
+            return cls(**identity, status="error", error_code=error_code, error_message=error_message)
+        from airflow_provider_tencent_ocr.validation import typed_columns
+
+        raw = {column: getattr(result, column) for column in RESPONSE_FIELDS.values()}
+        return cls(
+            **identity,
+            status="ok",
+            **raw,
+            photo=result.photo,
+            warn_codes=tuple(result.warn_codes),
+            **result.warn_flags(),
+            **typed_columns(raw),
+        )
+
+    def as_error(self, error_code: str, error_message: str) -> SingaporeIdCardRow:
+        """This row turned into an error row: only its identity columns stay (``KEPT_ON_ERROR``)."""
+        kept = {column: getattr(self, column) for column in KEPT_ON_ERROR}
+        return type(self)(**kept, status="error", error_code=error_code, error_message=error_message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Column name -> value in file order, as the Parquet writer takes it."""
+        out = {column: getattr(self, column) for column in OUTPUT_COLUMNS}
+        if self.warn_codes is not None:
+            out["warn_codes"] = list(self.warn_codes)
+        return out
+
+
+#: The row's columns in file order; carried manifest columns follow them in the output.
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SingaporeIdCardRow))
+_COLUMN_SET = frozenset(OUTPUT_COLUMNS)
+#: What an error row keeps when a later step fails: the identity of the row, never its content.
+KEPT_ON_ERROR: frozenset[str] = frozenset(f.name for f in fields(SingaporeIdCardRow) if f.metadata["kept_on_error"])
+#: The personal-data columns that ``pii="mask"`` / ``"hash"`` transform.
+PII_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SingaporeIdCardRow) if f.metadata["pii"])
+
+
+def arrow_fields() -> list[Any]:
+    """The row's columns as ``pyarrow.Field`` objects, in file order (pyarrow imported here, lazily)."""
+    import pyarrow as pa
+
+    return [pa.field(f.name, _ARROW_TYPES[f.metadata["arrow"]](pa)) for f in fields(SingaporeIdCardRow)]

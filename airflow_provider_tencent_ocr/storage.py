@@ -1,0 +1,224 @@
+"""One storage adapter for every module that reads or writes files: local paths and object storage.
+
+Why one place: streaming reads, atomic publishing, owner-only files and the ``storage_conn_id`` of
+object storage were each written per module, and a fix reached only some of them. A location is a
+plain path or ``file://`` URI (handled with ``os``), or any other URI, handled through Airflow's
+``ObjectStoragePath`` with the connection given (``s3://`` needs the Amazon provider with s3fs).
+
+Atomic means a reader sees the previous content or the complete new one, never a partial file:
+locally a hidden temporary file in the same folder is renamed over the target; on object storage
+one ``PUT`` of the whole object is atomic by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from airflow_provider_tencent_ocr.uris import local_path, open_local, scheme, storage_install_hint
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+__all__ = [
+    "StorageBackendMissing",
+    "exists",
+    "filesystem",
+    "join",
+    "list_files",
+    "open_read",
+    "publish",
+    "read_bytes",
+    "remote_path",
+    "write_bytes",
+    "write_many",
+]
+
+
+class StorageBackendMissing(ImportError):
+    """No filesystem is installed for a URI's scheme; the message names the package to install."""
+
+
+def remote_path(uri: str, conn_id: str | None = None) -> ObjectStoragePath:
+    """The ``ObjectStoragePath`` of an object-storage URI, with a clear error when its backend is missing."""
+    from airflow.sdk import ObjectStoragePath
+
+    try:
+        path = ObjectStoragePath(uri, conn_id=conn_id)
+        path.fs  # noqa: B018 - the filesystem is built lazily: fail here, with the package to install
+    except (ImportError, ValueError) as err:
+        # ValueError: "No filesystem registered for scheme ..." when the scheme's provider is absent.
+        if isinstance(err, ValueError) and "filesystem" not in str(err).lower():
+            raise
+        missing = f"no filesystem for {scheme(uri)}:// is installed: {storage_install_hint(uri)}"
+        raise StorageBackendMissing(missing) from err
+    return path
+
+
+def filesystem(uri: str, conn_id: str | None) -> tuple[Any, str]:
+    """The fsspec filesystem and in-store path of an object-storage URI.
+
+    Through Airflow (and ``conn_id``) whenever Airflow has a filesystem for the scheme; without a
+    connection, a scheme only fsspec knows (``memory://``, ``http://``...) is served by fsspec.
+    """
+    try:
+        remote = remote_path(uri, conn_id)
+    except StorageBackendMissing:
+        if conn_id is not None:
+            raise
+        import fsspec
+
+        try:
+            return fsspec.core.url_to_fs(uri)
+        except (ImportError, ValueError):
+            raise StorageBackendMissing(
+                f"no filesystem for {scheme(uri)}:// is installed: {storage_install_hint(uri)}"
+            ) from None
+    return remote.fs, remote.path
+
+
+def join(uri: str, *parts: str) -> str:
+    """``uri`` with ``parts`` appended as path segments, keeping its scheme (no connection id in it)."""
+    path = local_path(uri)
+    if path is not None and not scheme(uri):
+        return os.path.join(path, *parts)
+    return posixpath.join(uri.rstrip("/"), *parts)
+
+
+def exists(uri: str, *, conn_id: str | None = None) -> bool:
+    """Whether a file (or folder) is there."""
+    path = local_path(uri)
+    if path is not None:
+        return os.path.exists(path)
+    fs, key = filesystem(uri, conn_id)
+    return bool(fs.exists(key))
+
+
+@contextlib.contextmanager
+def open_read(uri: str, *, conn_id: str | None = None) -> Iterator[BinaryIO]:
+    """A binary file object to stream from (seekable for local files and most object stores)."""
+    path = local_path(uri)
+    if path is not None:
+        with open_local(path) as handle:  # refuses a FIFO instead of blocking on it
+            yield handle
+        return
+    fs, key = filesystem(uri, conn_id)
+    with fs.open(key, "rb") as handle:
+        yield handle
+
+
+def read_bytes(uri: str, *, conn_id: str | None = None) -> bytes:
+    """The whole content; ``FileNotFoundError`` when there is nothing there."""
+    path = local_path(uri)
+    if path is not None:
+        with open(path, "rb") as handle:
+            return handle.read()
+    fs, key = filesystem(uri, conn_id)
+    return fs.cat_file(key)
+
+
+def _private_dirs(directory: str, private: bool) -> None:
+    if private:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    else:
+        os.makedirs(directory, exist_ok=True)
+
+
+def _write_local(path: str, data: bytes, *, private: bool) -> None:
+    directory, name = os.path.split(os.path.abspath(path))
+    _private_dirs(directory, private)
+    # Hidden and without the target's suffix, so globbing readers never pick it up.
+    temp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def write_bytes(uri: str, data: bytes, *, conn_id: str | None = None, private: bool = False) -> None:
+    """Write a whole file atomically. ``private`` makes a local file owner-only (0600, folders 0700)."""
+    path = local_path(uri)
+    if path is not None:
+        _write_local(path, data, private=private)
+        return
+    fs, key = filesystem(uri, conn_id)
+    fs.pipe_file(key, data)
+
+
+def write_many(files: Mapping[str, bytes], *, conn_id: str | None = None, private: bool = False) -> None:
+    """Write several small files atomically each; on object storage they go up concurrently in one call."""
+    remote: dict[str, bytes] = {}
+    fs: Any = None
+    for uri, data in files.items():
+        if local_path(uri) is not None:
+            write_bytes(uri, data, private=private)
+            continue
+        target_fs, key = filesystem(uri, conn_id)
+        if fs is not None and target_fs is not fs:  # different stores: one call each
+            write_bytes(uri, data, conn_id=conn_id)
+            continue
+        fs = target_fs
+        remote[key] = data
+    if remote:
+        fs.pipe(remote)
+
+
+def publish(local_file: str, uri: str, *, conn_id: str | None = None) -> None:
+    """Publish a finished local file under ``uri`` atomically, then remove ``local_file``.
+
+    Locally the file is renamed (copied next to the target first when it is on another
+    filesystem); on object storage it is streamed up as one object.
+    """
+    path = local_path(uri)
+    if path is not None:
+        target = os.path.abspath(path)
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        try:
+            os.replace(local_file, target)
+        except OSError:  # another filesystem: copy beside the target, then rename there
+            fd, temp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.")
+            os.close(fd)
+            try:
+                shutil.copyfile(local_file, temp)
+                os.replace(temp, target)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+                raise
+            os.unlink(local_file)
+        return
+    fs, key = filesystem(uri, conn_id)
+    with open(local_file, "rb") as src, fs.open(key, "wb") as dst:
+        shutil.copyfileobj(src, dst, 8 << 20)
+    os.unlink(local_file)
+
+
+def list_files(uri: str, *, conn_id: str | None = None) -> list[str]:
+    """The files under a folder, recursively, as URIs in the folder's own form; empty when it is absent."""
+    path = local_path(uri)
+    if path is not None:
+        found = []
+        for root, _dirs, names in os.walk(path):
+            found += [os.path.join(root, name) for name in names]
+        base = uri.rstrip("/")
+        return sorted(base + found_path[len(path.rstrip("/")) :] for found_path in found)
+    fs, key = filesystem(uri, conn_id)
+    prefix = key.rstrip("/")
+    fs.invalidate_cache(prefix)  # another writer may have added files since the last listing
+    try:
+        keys = fs.find(prefix)
+    except FileNotFoundError:
+        return []
+    base = uri.rstrip("/")
+    return sorted(base + key[len(prefix) :] for key in keys)

@@ -1,0 +1,64 @@
+"""A real S3 API on loopback for tests: moto's server, a bucket, and an ``aws`` Airflow connection to it.
+
+Object storage is exercised through the same path as in production (``ObjectStoragePath`` -> the
+Amazon provider -> s3fs -> HTTP), only the endpoint is local. Always stopped, also on failure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+S3_CONN_ID = "ocr_test_s3"
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    bucket: str
+    conn_id: str
+    env: dict[str, str]
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key.lstrip('/')}"
+
+    def client(self):  # noqa: ANN201 - a boto3 client, for checks the tests make behind the provider's back
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", ()))
+
+
+@contextmanager
+def s3_server(bucket: str = "ocr-test") -> Iterator[S3Server]:
+    """Start moto on 127.0.0.1 (a free port), create ``bucket``; the connection goes in ``env``."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        conn = {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+        }
+        env = {f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": json.dumps(conn)}
+        s3 = S3Server(endpoint=endpoint, bucket=bucket, conn_id=S3_CONN_ID, env=env)
+        s3.client().create_bucket(Bucket=bucket)
+        yield s3
+    finally:
+        server.stop()
