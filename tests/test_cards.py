@@ -125,3 +125,94 @@ def test_parquet_manifest(tmp_path: Path) -> None:
 def test_cli_writes_the_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cards.main(["--out", str(tmp_path), "--n", "2", "--seed", "5", "--clean-only"]) == 0
     assert Path(capsys.readouterr().out.strip()) == tmp_path / "manifest.csv"
+
+
+# --------------------------------------------------------------------------------------------
+# The broadened degradations: what they draw is what the truth declares.
+# --------------------------------------------------------------------------------------------
+np = pytest.importorskip("numpy")
+
+
+def drawn(seed: int, side: str, profile: str) -> tuple[object, object, object]:
+    import random
+
+    settings = cards.settings_for(profile)
+    rng = random.Random(seed)
+    person = cards.make_person(rng, settings.extra_names)
+    card, layout = (cards.draw_front if side == "front" else cards.draw_back)(rng, person, settings)
+    return rng, card, layout
+
+
+@pytest.mark.parametrize("shape", ["rect", "thumb", "ellipse", "note"])
+@pytest.mark.parametrize("side", ["front", "back"])
+def test_an_occluder_hides_whole_fields_and_leaves_the_others_untouched(shape: str, side: str) -> None:
+    from dataclasses import replace
+
+    settings = replace(cards.PROFILES["heldout"], occluders=(shape,))
+    for seed in range(4):
+        rng, card, layout = drawn(seed, side, "heldout")
+        before = np.asarray(card).copy()
+        hidden = cards._occlude(rng, card, layout, side, settings)
+        after = np.asarray(card)
+        assert hidden, "the chosen field is always hidden"
+        for key, (x0, y0, x1, y1) in layout.boxes.items():
+            box_before, box_after = before[y0:y1, x0:x1], after[y0:y1, x0:x1]
+            if key in hidden:  # painted over as a whole: no pixel of the printed field is left
+                assert (box_before == box_after).all(axis=2).mean() < 0.02, key
+            else:
+                assert (box_before == box_after).all(), key
+
+
+def test_glare_over_text_stays_a_veil_and_whitens_enough_of_the_card() -> None:
+    for seed in range(6):
+        rng, card, layout = drawn(seed, "front", "heldout")
+        before = np.asarray(card).astype(np.float32)
+        cards._glare(rng, card, layout, cards.PROFILES["heldout"])
+        after = np.asarray(card).astype(np.float32)
+        alpha = ((after - before) / np.maximum(1.0, 255 - before)).max(axis=2)
+        assert (alpha >= 0.45).mean() >= cards.GLARE_MIN_AREA * 0.9
+        for x0, y0, x1, y1 in layout.boxes.values():  # the text under a reflection stays legible
+            assert alpha[y0:y1, x0:x1].max(initial=0) <= cards.PROFILES["heldout"].glare_veil[1] + 0.02
+
+
+def test_heldout_profile_uses_other_names_and_faces(tmp_path: Path) -> None:
+    tuning = cards.read_manifest(cards.generate_cards(tmp_path / "t", 30, 11, degraded_fraction=0.0))
+    heldout = cards.read_manifest(
+        cards.generate_cards(tmp_path / "h", 30, 11, degraded_fraction=0.0, profile="heldout")
+    )
+    extra = {s for s, _ in cards._CN_SURNAMES_X} | set(cards._MALAY_FATHERS_X) | set(cards._INDIAN_FATHERS_X)
+    words = lambda rows: {w for r in rows for w in r["truth_en_name"].split()}  # noqa: E731
+    assert words(heldout) & extra and not words(tuning) & extra
+    assert len(cards.available_faces(cards.PROFILES["heldout"])) >= 2  # at least Pillow's Aileron and Noto
+    with pytest.raises(ValueError, match="profile"):
+        cards.settings_for("nope")
+
+
+@pytest.mark.parametrize("profile", ["tuning", "heldout"])
+def test_every_degradation_declares_its_truth(profile: str) -> None:
+    import io
+    import random
+
+    from PIL import Image
+
+    for degradation in cards.DEGRADATIONS:
+        card = cards.render_card(
+            random.Random(degradation),
+            np.random.default_rng(1),
+            side="front",
+            degradations=[degradation],
+            profile=profile,
+        )
+        assert card.warn_codes == ([] if cards.DEGRADATIONS[degradation] is None else [cards.DEGRADATIONS[degradation]])
+        Image.open(io.BytesIO(card.image)).verify()
+        if degradation == "jpeg":
+            assert card.suffix == ".jpg"
+        if degradation == "occlusion":
+            assert any(v == "" for k, v in card.truth.items() if k != "ChName")
+        else:
+            assert all(card.truth[k] for k in ("EnName", "Sex", "Birthday", "ID", "Race", "CountryOfBirth"))
+
+
+def test_cli_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cards.main(["--out", str(tmp_path), "--n", "2", "--seed", "5", "--profile", "heldout"]) == 0
+    assert len(cards.read_manifest(Path(capsys.readouterr().out.strip()))) == 2
