@@ -67,6 +67,8 @@ class TencentCloudConfig:
     host: str
     language: str
     timeout: float
+    # True when the SecretId/SecretKey came from TENCENTCLOUD_* variables, not from the connection.
+    from_environment: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -85,11 +87,23 @@ def parse_endpoint(endpoint: str) -> tuple[str, str]:
     from urllib.parse import urlparse
 
     endpoint = endpoint.strip().rstrip("/")
-    if "://" not in endpoint:
-        return "https", endpoint
-    parsed = urlparse(endpoint)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConnectionConfigError(f"endpoint {endpoint!r} must be a host name or an http(s):// URL")
+    parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+    try:
+        parsed.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        parsed = parsed._replace(scheme="")
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or "@" in parsed.netloc
+        or parsed.path
+        or parsed.query
+        or parsed.fragment
+    ):
+        shown = repr(endpoint) if "@" not in endpoint else "(not shown: it holds user info)"
+        raise ConnectionConfigError(
+            f"endpoint {shown} must be a host name or an http(s):// URL with no path, user or query"
+        )
     return parsed.scheme, parsed.netloc
 
 
@@ -219,7 +233,8 @@ class TencentCloudHook(BaseHook):
             login, password = conn.login, conn.password
 
         token = extra.get("token") or None
-        if not (login and password):
+        from_environment = not (login and password)
+        if from_environment:
             login = os.environ.get("TENCENTCLOUD_SECRET_ID")
             password = os.environ.get("TENCENTCLOUD_SECRET_KEY")
             token = token or os.environ.get("TENCENTCLOUD_SESSION_TOKEN") or None
@@ -246,6 +261,7 @@ class TencentCloudHook(BaseHook):
             host=host,
             language=language,
             timeout=timeout,
+            from_environment=from_environment,
         )
 
     def _default_endpoint(self) -> str:
@@ -410,8 +426,18 @@ def stored_key_conflict(
     this type, and none of them is stored for this scheme, endpoint and region, refuse. A key
     stored nowhere was typed into the form and may go anywhere. Stored connections are read from
     the metadata database and ``AIRFLOW_CONN_*`` variables; a connection held only in a secrets
-    backend cannot be listed and is not checked.
+    backend cannot be listed and is not checked. A key taken from ``TENCENTCLOUD_SECRET_KEY`` (the
+    connection has none) is bound to Tencent Cloud's own https endpoints.
     """
+    if config.from_environment:
+        official = config.scheme == "https" and (config.host.lower() + ".").endswith(".tencentcloudapi.com.")
+        if official:
+            return None
+        return (
+            "Refused: the SecretKey comes from the TENCENTCLOUD_SECRET_KEY variable of this process, and a "
+            f"connection test signs with it only for https://*.tencentcloudapi.com, not {config.scheme}://"
+            f"{config.host}. Type the SecretId and SecretKey into the form to test this endpoint."
+        )
     homes: list[tuple[str, tuple[str, str, str]]] = []
     for conn_id, password, extra in _stored_connections(own_conn_id, conn_type):
         stored_secrets = [s.strip() for s in (password, extra.get("token")) if isinstance(s, str) and s.strip()]
