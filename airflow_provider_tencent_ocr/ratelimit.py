@@ -1,65 +1,126 @@
-"""One rate limiter shared by every worker: paced, and adaptive when the service still throttles.
+"""Pacing shared by every worker of one run: evenly spaced calls, slowed by throttling only.
 
-Requests are spaced evenly (no bursts, which a per-second window on the server would punish) at
-``headroom`` (97%) of the configured rate: evenly spaced requests at exactly the limit fill every
-one-second window to the brim, and a few milliseconds of network jitter then push one over.
-``RequestLimitExceeded`` means someone else shares the quota, or the quota is lower than
-configured: the rate drops multiplicatively, at most once per second (one window), and climbs
-back additively (AIMD, as TCP does), so the client converges on what the service really allows.
+The limit is per account, not per task, so several tasks on one SecretId must find their share
+without talking to each other; the service's ``RequestLimitExceeded`` answers are the only signal.
+This follows botocore's ``adaptive`` retry mode: on a throttle the rate drops multiplicatively
+(``beta``) from what the client really sent in the last second, then recovers along a CUBIC curve
+(slowly near the rate that was throttled, faster once past it). Independent clients that all do
+this converge on a fair share of the account's limit, with no coordinator.
+
+Only throttling moves the rate. A server error or a dropped connection says nothing about the
+account's limit, so it never slows the pacing (the caller just does not report it here).
+
+Requests are spaced evenly (no bursts, which the service's one-second window would punish), at
+most at ``headroom`` (97%) of the configured rate: evenly spaced requests at exactly the limit
+fill every window to the brim, and a few milliseconds of jitter then push one over.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
+from collections.abc import Callable
 
 
 class AdaptiveRateLimiter:
-    """Thread-safe pacing at up to ``max_rate`` calls per second."""
+    """Thread-safe pacing at up to ``max_rate`` calls per second, CUBIC-adaptive on throttling."""
 
     def __init__(
         self,
         max_rate: float,
         *,
         min_rate: float = 0.5,
-        decrease: float = 0.9,
-        recovery_seconds: float = 5.0,
+        beta: float = 0.7,
+        scale: float = 0.4,
         headroom: float = 0.97,
+        window: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_rate <= 0:
             raise ValueError("max_requests_per_second must be positive")
         self.max_rate = float(max_rate) * headroom
         self.min_rate = min(float(min_rate), self.max_rate)
         self.rate = self.max_rate
-        self._decrease = decrease
-        # Additive increase per success: back to max_rate in about recovery_seconds of successes.
-        self._step = self.max_rate / max(1.0, recovery_seconds * self.max_rate)
-        self._next = time.monotonic()
-        self._last_decrease = float("-inf")
+        self.beta = beta
+        self.scale = scale
+        self.window = window
+        self._clock = clock
         self._lock = threading.Lock()
-        self.throttled = 0
+        self._next = clock()
+        self._sent: collections.deque[float] = collections.deque()  # send slots in the last window
+        self._last_decrease: float | None = None
+        self._rate_at_decrease = self.max_rate  # CUBIC's W_max
+        self._k = 0.0  # seconds from a decrease back to W_max
+        self.throttled = 0  # throttle answers reported
+        self.decreases = 0  # times the rate was actually lowered
 
-    def acquire(self) -> None:
-        """Block until this caller may send its request."""
+    # -- sending ----------------------------------------------------------------------------
+    def acquire(self, stop: threading.Event | None = None) -> float:
+        """Block until this caller may send; returns the send slot (give it to :meth:`on_throttled`).
+
+        Returns early (without sending being any safer) when ``stop`` is set while waiting.
+        """
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
+            self._recover(now)
             slot = max(now, self._next)
             self._next = slot + 1.0 / self.rate
+            self._sent.append(slot)
+            self._trim(now)
         delay = slot - now
         if delay > 0:
-            time.sleep(delay)
+            if stop is not None:
+                stop.wait(delay)
+            else:
+                time.sleep(delay)
+        return slot
 
-    def on_success(self) -> None:
+    def measured_rate(self) -> float:
+        """Calls per second actually sent over the last window (throttled ones included)."""
         with self._lock:
-            self.rate = min(self.max_rate, self.rate + self._step)
+            self._trim(self._clock())
+            return len(self._sent) / self.window
 
-    def on_throttled(self) -> None:
-        """Slow down (once per one-second window), and leave a one-interval gap before the next request."""
+    # -- feedback ---------------------------------------------------------------------------
+    def on_throttled(self, sent_at: float) -> bool:
+        """A call sent at ``sent_at`` was throttled; returns whether the rate was lowered.
+
+        One decrease per episode: throttles of calls sent before the last decrease, or within one
+        window of it, are the same excess (the service's window still holds those calls).
+        """
         with self._lock:
             self.throttled += 1
-            now = time.monotonic()
-            if now - self._last_decrease < 1.0:
-                return  # the same window's excess: one decrease is enough
+            now = self._clock()
+            last = self._last_decrease
+            if last is not None and (sent_at < last or now - last < self.window):
+                return False
+            self._trim(now)
+            measured = len(self._sent) / self.window
+            # Decrease from what was really sent: a client sending below its pacing rate (few rows,
+            # slow answers) must still give way.
+            base = max(self.min_rate, min(self._current(now), measured) if measured > 0 else self._current(now))
+            self._rate_at_decrease = base
+            self._k = (base * (1.0 - self.beta) / self.scale) ** (1.0 / 3.0)
             self._last_decrease = now
-            self.rate = max(self.min_rate, self.rate * self._decrease)
+            self.rate = max(self.min_rate, base * self.beta)
             self._next = max(self._next, now + 1.0 / self.rate)
+            self.decreases += 1
+            return True
+
+    # -- internals --------------------------------------------------------------------------
+    def _current(self, now: float) -> float:
+        """CUBIC: ``W(t) = scale * (t - K)^3 + W_max``, bounded by [min_rate, max_rate]."""
+        if self._last_decrease is None:
+            return self.max_rate
+        t = now - self._last_decrease
+        cubic = self.scale * (t - self._k) ** 3 + self._rate_at_decrease
+        return min(self.max_rate, max(self.min_rate, cubic))
+
+    def _recover(self, now: float) -> None:
+        self.rate = self._current(now)
+
+    def _trim(self, now: float) -> None:
+        horizon = now - self.window
+        while self._sent and self._sent[0] <= horizon:
+            self._sent.popleft()

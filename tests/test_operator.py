@@ -278,10 +278,11 @@ def test_order_duplicates_and_summary(tmp_path, tencent_ocr_emulator, tencent_oc
         "warnings_by_code": {},
         "api_calls": 4,
         "cache_hits": result["cache_hits"],
+        "retries": {"throttled": 0, "timeout": 0, "server_error": 0, "network": 0},
         "seconds": result["seconds"],
     }
     # The repeats came from the cache, or joined the identical call while it was in flight.
-    assert sum(1 for r in ok if r["attempts"] == 0) == 4 and 0 < result["cache_hits"] <= 4
+    assert sum(1 for r in ok if r["attempts"] == 0) == 4 and 0 <= result["cache_hits"] <= 4
     assert isinstance(result["seconds"], float)
     assert context["outlet_events"][op.outlets[0]].extra == {"uri": op.output_uri, "rows": 9}
 

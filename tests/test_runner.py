@@ -211,11 +211,13 @@ def test_fatal_error_keeps_paid_results_and_a_rerun_resumes(tmp_path, connect):
                 OcrRunner(hook, options, cache=cache).run(manifest_from_images(paths, batch_rows=4), writer)
         assert raised.value.error.code == "FailedOperation.UnOpenError"
         assert "FailedOperation.UnOpenError" in str(raised.value) and cache_path in str(raised.value)
-        assert "10 recognitions were obtained" in str(raised.value)
-        assert emulator.stats.requests == 11  # stopped at the fatal answer: nothing after it was sent
+        # One call at a time, but the pool may start row 11 before row 10: 10 or 11 paid results.
+        obtained = emulator.stats.billed
+        assert obtained in (10, 11) and f"{obtained} recognitions were obtained" in str(raised.value)
+        assert emulator.stats.requests == obtained + 1  # stopped at the fatal answer: nothing after it was sent
         assert not out.exists()  # no partial output
         with ResultCache(cache_path) as cache:
-            assert len(cache) == 10
+            assert len(cache) == obtained
 
         # The account is fixed; the same job runs again with the same cache.
         del recogniser.table[bad_digest]
@@ -228,8 +230,8 @@ def test_fatal_error_keeps_paid_results_and_a_rerun_resumes(tmp_path, connect):
     assert [r["record_id"] for r in table] == [str(i) for i in range(20)]
     assert all(r["status"] == "ok" for r in table)
     assert [r["attempts"] for r in table[:10]] == [0] * 10
-    assert all(r["attempts"] == 1 for r in table[10:])
-    assert summary.cache_hits == 10 and summary.api_calls == 10
+    assert sorted(r["attempts"] for r in table[10:]) == [0] * (obtained - 10) + [1] * (20 - obtained)
+    assert summary.cache_hits == obtained and summary.api_calls == 20 - obtained
     assert billed == 20 and set(images.values()) == {1}
 
 

@@ -126,9 +126,18 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     :param pii_key_conn_id: connection whose password is the HMAC key for ``pii="hash"``.
     :param pii_key_variable: or an Airflow Variable holding that key.
     :param cache: result cache location (default: ``<output>.ocr-cache.sqlite``); ``"none"`` disables it.
-    :param max_requests_per_second: client-side limit shared by all workers (API limit: 20).
-    :param max_in_flight: concurrent requests.
-    :param max_attempts: attempts per image for retryable errors (throttling, 5xx, timeouts...).
+    :param max_requests_per_second: ceiling of the pacing shared by all workers (API limit: 20 per
+        account). Throttling answers lower the pace and it recovers slowly, so several tasks on one
+        account share its limit fairly.
+    :param max_in_flight: ceiling of the calls in flight; below it, the number follows the service's
+        latency (fewer when answers slow down), so a slow service is not sent more than it can
+        answer within ``timeout``.
+    :param max_attempts: attempts per image for errors that may pass (5xx, timeouts, dropped
+        connections); throttling answers do not use them up.
+    :param timeout: seconds to wait for one answer (default: the connection's ``timeout`` extra, else 30).
+        A read timeout may still be billed, so it is retried only after a wait, and with fewer calls at once.
+    :param retry_deadline: seconds from the start of the task after which nothing is retried any more
+        (default 6 hours): a row still throttled then becomes an error row. None waits without limit.
     :param max_error_rate: fail the task (after writing the output) above this share of error rows.
     :param batch_rows: manifest rows read and written per batch (bounds memory).
     :param shard_index: with ``shard_count``, process only this contiguous slice of the manifest
@@ -179,6 +188,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         max_requests_per_second: float = 20.0,
         max_in_flight: int = 16,
         max_attempts: int = 5,
+        timeout: float | None = None,
+        retry_deadline: float | None = 6 * 3600.0,
         max_error_rate: float | None = None,
         batch_rows: int = 5000,
         progress_interval: float = 10.0,
@@ -222,6 +233,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         self.max_requests_per_second = max_requests_per_second
         self.max_in_flight = max_in_flight
         self.max_attempts = max_attempts
+        self.timeout = timeout
+        self.retry_deadline = retry_deadline
         self.max_error_rate = max_error_rate
         self.batch_rows = batch_rows
         self.progress_interval = progress_interval
@@ -252,6 +265,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
             max_requests_per_second=self.max_requests_per_second,
             max_in_flight=self.max_in_flight,
             max_attempts=self.max_attempts,
+            retry_deadline=self.retry_deadline,
             max_error_rate=self.max_error_rate,
             progress_interval=self.progress_interval,
             storage_conn_id=self.storage_conn_id,
@@ -260,7 +274,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         # cache=None (the default) means "next to the output"; only the string "none" disables it.
         if self.cache is None or str(self.cache).strip().lower() != "none":
             cache = ResultCache(self.cache or default_cache_uri(self.output_uri), storage_conn_id=self.storage_conn_id)
-        hook = TencentOcrHook(self.tencentcloud_conn_id)
+        hook = TencentOcrHook(self.tencentcloud_conn_id, timeout=self.timeout)  # the runner reads it back
         hook.config  # noqa: B018 - read the connection now: a missing one fails before any image is read
         runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
         self.log.info("OCR of %s into %s", manifest.source, self.output_uri)

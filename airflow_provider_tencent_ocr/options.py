@@ -1,0 +1,49 @@
+"""RunOptions: how a run calls the API. Every number here is a user-facing operator argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_RETRY_DEADLINE = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to call the API.
+
+    ``max_requests_per_second`` is the ceiling of the pacing; throttling lowers it (see
+    ``ratelimit``). ``max_in_flight`` is the ceiling of the adaptive concurrency (see
+    ``concurrency``). ``max_attempts`` bounds the attempts that count (throttles do not count);
+    ``retry_deadline`` (seconds from the start of the run) bounds all retrying, throttles
+    included: after it, a call that still fails makes an error row. ``timeout`` is the hook's
+    request timeout, used to keep answers well inside it; None reads it from the recogniser's
+    ``config.timeout`` when it has one, else 30 s.
+    """
+
+    send_as: Literal["base64", "url"] = "base64"
+    return_head_image: bool = False
+    max_requests_per_second: float = 20.0
+    max_in_flight: int = 16
+    max_attempts: int = 5
+    retry_max_wait: float = 20.0
+    retry_deadline: float | None = DEFAULT_RETRY_DEADLINE
+    timeout: float | None = None
+    max_error_rate: float | None = None
+    progress_interval: float = 10.0
+    storage_conn_id: str | None = None
+    image_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.send_as not in ("base64", "url"):
+            raise ValueError(f"send_as must be 'base64' or 'url', not {self.send_as!r}")
+        if self.max_in_flight < 1 or self.max_attempts < 1:
+            raise ValueError("max_in_flight and max_attempts must be at least 1")
+        if self.max_requests_per_second <= 0:
+            raise ValueError(f"max_requests_per_second must be positive, not {self.max_requests_per_second!r}")
+        if self.max_error_rate is not None and not 0 <= self.max_error_rate <= 1:
+            raise ValueError(f"max_error_rate must be between 0 and 1, not {self.max_error_rate!r}")
+        if self.retry_deadline is not None and self.retry_deadline <= 0:
+            raise ValueError(f"retry_deadline must be positive seconds (or None), not {self.retry_deadline!r}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError(f"timeout must be positive seconds (or None), not {self.timeout!r}")

@@ -1,0 +1,238 @@
+"""One run's work on one manifest row: read the image, de-duplicate, use the cache, call, retry.
+
+A :class:`RowWorker` lives for one run only, so its counters, its pacing and its concurrency start
+fresh every time (a runner can run again safely). Every call goes through two gates: the adaptive
+concurrency (how many at once) and the adaptive pacing (how many per second). A call waiting to
+be retried holds neither, so it never keeps a fresh row from being sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
+from airflow_provider_tencent_ocr.cache import ResultCache, cache_key
+from airflow_provider_tencent_ocr.concurrency import AdaptiveConcurrency
+from airflow_provider_tencent_ocr.errors import InvalidImageError, TencentCloudAPIError
+from airflow_provider_tencent_ocr.images import check_image_bytes, is_http_url, load_image
+from airflow_provider_tencent_ocr.inflight import InFlight
+from airflow_provider_tencent_ocr.manifest import ManifestRow
+from airflow_provider_tencent_ocr.options import RunOptions
+from airflow_provider_tencent_ocr.progress import Progress
+from airflow_provider_tencent_ocr.ratelimit import AdaptiveRateLimiter
+from airflow_provider_tencent_ocr.retries import CallBudget, RetryStats
+from airflow_provider_tencent_ocr.uris import redact_uri
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class Recogniser(Protocol):
+    """What the runner needs of the hook (``TencentOcrHook`` satisfies it)."""
+
+    def recognize_singapore_id_card(
+        self, *, image_base64: str | None = None, image_url: str | None = None, return_head_image: bool = False
+    ) -> sg.SingaporeIdCardResult: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one row."""
+
+    image_sha256: str | None = None
+    result: sg.SingaporeIdCardResult | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+    attempts: int = 0
+    ocr_at: datetime | None = None
+    from_cache: bool = False
+
+
+class Stopped(Exception):
+    """A fatal error elsewhere means this row must not call the API."""
+
+
+def _api_retryable(err: BaseException) -> bool:
+    return isinstance(err, TencentCloudAPIError) and err.retryable
+
+
+def request_timeout(recogniser: object, options: RunOptions) -> float:
+    """The request timeout the recogniser uses: the option, else its ``config.timeout``, else 30 s."""
+    if options.timeout:
+        return options.timeout
+    try:
+        return float(recogniser.config.timeout)  # type: ignore[attr-defined]
+    except Exception:  # not a hook, or its connection cannot be read (the first call will say so)
+        return DEFAULT_TIMEOUT
+
+
+class RowWorker:
+    """Turns manifest rows into :class:`Outcome` s for one run; thread-safe, one instance per run."""
+
+    def __init__(
+        self, recogniser: Recogniser, options: RunOptions, cache: ResultCache | None, *, started: float
+    ) -> None:
+        self.recogniser = recogniser
+        self.options = options
+        self.cache = cache
+        self.pacing = AdaptiveRateLimiter(options.max_requests_per_second)
+        self.concurrency = AdaptiveConcurrency(options.max_in_flight, timeout=request_timeout(recogniser, options))
+        self.retries = RetryStats()
+        self.deadline = started + options.retry_deadline if options.retry_deadline else None
+        self.fatal = threading.Event()
+        self.fatal_error: TencentCloudAPIError | None = None
+        self._inflight: InFlight[Outcome] = InFlight()
+        self._lock = threading.Lock()
+        self.calls = 0  # API calls sent
+        self.sending = 0  # API calls on the wire now
+        self.done = 0
+        self.errors = 0
+        self.obtained = 0  # recognitions paid for in this run
+        # Built once and shared: tenacity keeps per-call state in thread-local storage.
+        self._retry_downloads = Retrying(
+            stop=stop_after_attempt(options.max_attempts),
+            wait=wait_random_exponential(multiplier=0.5, max=options.retry_max_wait),
+            retry=retry_if_exception(lambda e: getattr(e, "retryable", False) is True),
+            reraise=True,
+        )
+
+    def progress(self) -> Progress:
+        with self._lock:
+            done, errors, sending = self.done, self.errors, self.sending
+        return Progress(done, errors, sending, self.concurrency.limit, self.pacing.rate, self.pacing.max_rate)
+
+    # -- one row ----------------------------------------------------------------------------
+    def process(self, row: ManifestRow) -> Outcome:
+        """The row's outcome; never raises (an unexpected error becomes an error outcome)."""
+        try:
+            outcome = self._recognise_row(row)
+        except Stopped:
+            outcome = Outcome(error_code="NotProcessed", error_message="the run stopped at a fatal error")
+        except Exception as err:  # a bug or an unexpected library error: one error row, not a lost run
+            log.warning("row %d failed unexpectedly: %s", row.index, type(err).__name__, exc_info=True)
+            outcome = Outcome(error_code="InternalClientError", error_message=f"unexpected {type(err).__name__}")
+        with self._lock:
+            self.done += 1
+            self.errors += outcome.result is None
+        return outcome
+
+    def _recognise_row(self, row: ManifestRow) -> Outcome:
+        uri = (row.image_uri or "").strip()
+        if not uri:
+            return Outcome(
+                error_code="InvalidManifestRow",
+                error_message=f"manifest row {row.index} has no image URI: fill the image column or remove the row",
+            )
+        options = {"return_head_image": self.options.return_head_image}
+        if self.options.send_as == "url" and is_http_url(uri):
+            key = cache_key(sg.ACTION, "url:" + (redact_uri(uri) or uri), options)  # the object, not its signature
+            return self._once(key, None, {"image_url": uri})
+        try:
+            data = self._retry_downloads(
+                load_image, uri, storage_conn_id=self.options.storage_conn_id, timeout=self.options.image_timeout
+            )
+        except InvalidImageError as err:
+            return Outcome(error_code=err.code, error_message=err.message)
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            check_image_bytes(data)
+        except InvalidImageError as err:
+            return Outcome(image_sha256=digest, error_code=err.code, error_message=err.message)
+        encoded = base64.b64encode(data).decode("ascii")
+        del data
+        return self._once(cache_key(sg.ACTION, digest, options), digest, {"image_base64": encoded})
+
+    def _once(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
+        """Serve from the cache or call, once per key at a time; rows joining a call share its outcome."""
+        outcome, owner = self._inflight.once(key, lambda: self._cached_or_called(key, digest, image))
+        return outcome if owner else replace(outcome, attempts=0)
+
+    def _cached_or_called(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            response, obtained_at = cached
+            return Outcome(
+                image_sha256=digest,
+                result=sg.SingaporeIdCardResult.from_response(response),
+                request_id=response.get("RequestId"),
+                ocr_at=datetime.fromtimestamp(obtained_at, UTC),
+                from_cache=True,
+            )
+        outcome = replace(self._call(image), image_sha256=digest)
+        if outcome.result is not None and self.cache is not None:
+            obtained_at = outcome.ocr_at.timestamp() if outcome.ocr_at else 0.0
+            self.cache.put(key, outcome.result.to_response(), obtained_at)
+        return outcome
+
+    # -- one call, retried --------------------------------------------------------------------
+    def _call(self, image: dict[str, str]) -> Outcome:
+        budget = CallBudget(
+            self.options.max_attempts, self.deadline, self.options.retry_max_wait, self.retries, self.fatal
+        )
+        attempts = 0
+
+        def attempt() -> sg.SingaporeIdCardResult:
+            nonlocal attempts
+            if self.fatal.is_set() or not self.concurrency.acquire(self.fatal):
+                raise Stopped
+            try:
+                sent_at = self.pacing.acquire(self.fatal)
+                if self.fatal.is_set():
+                    raise Stopped
+                attempts += 1
+                return self._send(image, sent_at, budget)
+            finally:
+                self.concurrency.release()
+
+        try:
+            result = budget.run(attempt, _api_retryable)
+        except TencentCloudAPIError as err:
+            if err.fatal:
+                raise Stopped from None
+            return Outcome(error_code=err.code, error_message=err.message, request_id=err.request_id, attempts=attempts)
+        except InvalidImageError as err:
+            return Outcome(error_code=err.code, error_message=err.message, attempts=attempts)
+        with self._lock:
+            self.obtained += 1
+        return Outcome(result=result, request_id=result.request_id, attempts=attempts, ocr_at=datetime.now(UTC))
+
+    def _send(self, image: dict[str, str], sent_at: float, budget: CallBudget) -> sg.SingaporeIdCardResult:
+        """One request; its answer feeds the pacing (throttles) and the concurrency (latency, timeouts)."""
+        with self._lock:
+            self.calls += 1
+            self.sending += 1
+        began = time.monotonic()
+        try:
+            result = self.recogniser.recognize_singapore_id_card(
+                **image, return_head_image=self.options.return_head_image
+            )
+        except TencentCloudAPIError as err:
+            if err.fatal:
+                with self._lock:
+                    self.fatal_error = self.fatal_error or err
+                self.fatal.set()
+            elif err.retryable:
+                verdict = budget.failed(err)
+                if verdict.signal == "throttle":
+                    self.pacing.on_throttled(sent_at)
+                elif verdict.signal == "read_timeout":
+                    self.concurrency.on_timeout()
+                elif verdict.signal == "overload":
+                    self.concurrency.on_overload()
+            raise
+        finally:
+            with self._lock:
+                self.sending -= 1
+        self.concurrency.on_latency(time.monotonic() - began)
+        return result
