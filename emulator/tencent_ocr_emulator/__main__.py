@@ -10,25 +10,75 @@ import threading
 
 from tencent_ocr_emulator.recognisers import load_recogniser
 from tencent_ocr_emulator.server import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_SECRET_ID,
     DEFAULT_SECRET_KEY,
+    DEFAULT_SOCKET_TIMEOUT,
     EmulatorServer,
     Faults,
 )
+
+EPILOG = f"""\
+credentials: unless --secret-id / --secret-key are given, the emulator accepts exactly one key pair,
+  SecretId  {DEFAULT_SECRET_ID}
+  SecretKey {DEFAULT_SECRET_KEY}
+(and no STS token unless --token is given). Any other key is refused with AuthFailure.SecretIdNotFound
+or AuthFailure.SignatureFailure, as the real service does.
+
+requests: POST application/json signed with TC3-HMAC-SHA256; GET (query string) signed with
+TC3-HMAC-SHA256, HmacSHA1 or HmacSHA256; POST application/x-www-form-urlencoded signed with HmacSHA1
+or HmacSHA256. Every answer is {{"Response": {{...}}, "RequestId"}} with the API's error codes.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tencent_ocr_emulator",
         description="A local Tencent Cloud OCR API (RecognizeSingaporeIDCardOCR) that verifies signatures.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=9000, help="0 picks a free port (printed on start)")
-    parser.add_argument("--secret-id", default=DEFAULT_SECRET_ID)
-    parser.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
+    parser.add_argument(
+        "--secret-id", default=DEFAULT_SECRET_ID, help=f"the SecretId accepted (default: {DEFAULT_SECRET_ID})"
+    )
+    parser.add_argument(
+        "--secret-key", default=DEFAULT_SECRET_KEY, help=f"its SecretKey (default: {DEFAULT_SECRET_KEY})"
+    )
     parser.add_argument("--token", default=None, help="require this STS token (temporary credentials)")
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per SecretId (0: none)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every recognition")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every recognition, inside its slot")
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        default=None,
+        help="recognitions at once (default: the local engine's worker count; unlimited for the fixture recogniser)",
+    )
+    parser.add_argument(
+        "--queue-timeout",
+        type=float,
+        default=DEFAULT_QUEUE_TIMEOUT,
+        help="seconds a request may wait for a free slot before FailedOperation.EngineRecognizeTimeout "
+        f"(default: {DEFAULT_QUEUE_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="local recogniser: OCR processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="largest image (width x height, read from its header) decoded; larger ones get "
+        f"FailedOperation.ImageDecodeFailed (default: {DEFAULT_MAX_PIXELS})",
+    )
+    parser.add_argument(
+        "--socket-timeout",
+        type=float,
+        default=DEFAULT_SOCKET_TIMEOUT,
+        help=f"seconds a connection may stay silent before it is closed (default: {DEFAULT_SOCKET_TIMEOUT:g})",
+    )
     parser.add_argument("--fault-internal-error", type=float, default=0.0, help="probability of InternalError")
     parser.add_argument("--fault-http-5xx", type=float, default=0.0, help="probability of HTTP 502")
     parser.add_argument("--fault-drop", type=float, default=0.0, help="probability of a dropped connection")
@@ -46,13 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("the emulator listens on loopback only", file=sys.stderr)
         return 2
+    if args.capacity is not None and args.capacity < 1:
+        parser.error("--capacity must be at least 1")
     server = EmulatorServer(
-        recogniser=load_recogniser(args.recogniser, fixture=args.fixture, unknown=args.unknown_images),
+        recogniser=load_recogniser(
+            args.recogniser, fixture=args.fixture, unknown=args.unknown_images, workers=args.workers
+        ),
         secret_id=args.secret_id,
         secret_key=args.secret_key,
         token=args.token,
@@ -62,13 +117,19 @@ def main(argv: list[str] | None = None) -> int:
         latency=args.latency_ms / 1000.0,
         faults=Faults(args.fault_internal_error, args.fault_http_5xx, args.fault_drop, args.fault_throttle),
         seed=args.seed,
+        capacity=args.capacity,
+        queue_timeout=args.queue_timeout,
+        max_pixels=args.max_pixels,
+        socket_timeout=args.socket_timeout,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     server.start()
+    slots = server.capacity.slots
     print(
-        f"Tencent Cloud OCR emulator listening on {server.endpoint} ({args.recogniser} recogniser)",
+        f"Tencent Cloud OCR emulator listening on {server.endpoint} ({args.recogniser} recogniser, "
+        f"capacity {slots if slots is not None else 'unlimited'})",
         flush=True,
     )
     stop.wait()

@@ -36,8 +36,18 @@ class RecognitionFailed(Exception):
         super().__init__(f"{code}: {message}")
 
 
+class RecognitionAbandoned(Exception):
+    """The client hung up before the recognition started, so it was never started (nor billed)."""
+
+
 class Recogniser(Protocol):
-    """Turns image bytes (already checked to be PNG / JPEG / BMP) into a :class:`Recognition`."""
+    """Turns image bytes (already checked to be PNG / JPEG / BMP) into a :class:`Recognition`.
+
+    A recogniser may also accept a keyword ``abandoned: Callable[[], bool]``: the server then passes
+    a check that turns true when the client has hung up, so work queued inside the recogniser can
+    be dropped (raise :class:`RecognitionAbandoned`) instead of started. ``workers``, if present,
+    is how many images it recognises at once: the server's default capacity.
+    """
 
     name: str
 
@@ -120,12 +130,14 @@ def fixture_entry(fields: dict[str, str], warn_codes: list[int] | None = None) -
     return {"Fields": dict(fields), "WarnCardInfos": list(warn_codes or [])}
 
 
-def load_recogniser(name: str, *, fixture: str | None = None, unknown: str = "synthesise") -> Recogniser:
-    """The recogniser named on the emulator's command line."""
+def load_recogniser(
+    name: str, *, fixture: str | None = None, unknown: str = "synthesise", workers: int | None = None
+) -> Recogniser:
+    """The recogniser named on the emulator's command line (``workers``: local engine processes)."""
     if name == "fixture":
         return FixtureRecogniser.from_file(fixture, unknown=unknown) if fixture else FixtureRecogniser(unknown=unknown)
     if name == "local":
         from tencent_ocr_emulator.local_engine import LocalRecogniser
 
-        return LocalRecogniser()
+        return LocalRecogniser(workers=workers)
     raise ValueError(f"unknown recogniser {name!r}: choose 'fixture' or 'local'")

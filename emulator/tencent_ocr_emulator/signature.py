@@ -1,14 +1,17 @@
-"""Server-side verification of TC3-HMAC-SHA256, exactly as the Tencent Cloud gateway does it.
+"""Server-side verification of Tencent Cloud API 3.0 signatures, as the gateway does it.
 
-Written from the published algorithm alone (no SDK code): a server that shared the client's
-implementation would agree with the client's mistakes. The published test vector is checked
-against it in the tests. Besides the hashing: parsing the Authorization header, rebuilding the
-canonical request from whatever headers the client says it signed, and the checks on time,
-identity and token.
+Both published methods: signature v3 (TC3-HMAC-SHA256, in the Authorization header, over POST or
+GET) and signature v1 (HmacSHA1 / HmacSHA256, in the ``Signature`` parameter of a GET query or a
+form-encoded POST). Written from the published algorithms alone (no SDK code): a server that
+shared the client's implementation would agree with the client's mistakes. The published test
+vector is checked against it in the tests. Besides the hashing: parsing the Authorization header,
+rebuilding the canonical request from whatever headers the client says it signed, and the checks
+on time, identity and token.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -128,3 +131,75 @@ def verify(
     if not hmac.compare_digest(expected, match["sig"]):
         raise SignatureError("AuthFailure.SignatureFailure", "The request signature does not match.")
     return secret_id
+
+
+# -- signature v1 (HmacSHA1 / HmacSHA256) ----------------------------------------------------------
+V1_DIGESTS = {"HmacSHA1": hashlib.sha1, "HmacSHA256": hashlib.sha256}
+# Common parameters of a v1 request; everything else is the action's own.
+V1_COMMON_PARAMETERS = frozenset(
+    {
+        "Action",
+        "Version",
+        "Region",
+        "Timestamp",
+        "Nonce",
+        "SecretId",
+        "Signature",
+        "SignatureMethod",
+        "Token",
+        "Language",
+        "RequestClient",
+    }
+)
+
+
+def v1_string_to_sign(method: str, host: str, path: str, params: Mapping[str, str]) -> str:
+    """``METHOD + host + path + "?" + k=v&...``: names sorted, ``_`` read as ``.``, values not encoded."""
+    items = sorted((name.replace("_", "."), value) for name, value in params.items() if name != "Signature")
+    return f"{method}{host}{path}?" + "&".join(f"{name}={value}" for name, value in items)
+
+
+def v1_signature(secret_key: str, to_sign: str, signature_method: str) -> str:
+    """Base64 of the HMAC of the string to sign, with SHA-1 or SHA-256 as ``signature_method`` says."""
+    digest = hmac.new(secret_key.encode("utf-8"), to_sign.encode("utf-8"), V1_DIGESTS[signature_method]).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify_v1(
+    *,
+    method: str,
+    host: str,
+    path: str,
+    params: Mapping[str, str],
+    credentials: Mapping[str, Credentials],
+    now: float | None = None,
+) -> str:
+    """Check one v1-signed request (its decoded parameters); return the SecretId or raise."""
+    for name in ("SecretId", "Timestamp", "Nonce", "Signature"):
+        if not params.get(name):
+            raise SignatureError("MissingParameter", f"The request is missing a required parameter `{name}`.")
+    signature_method = params.get("SignatureMethod") or "HmacSHA1"
+    if signature_method not in V1_DIGESTS:
+        raise SignatureError(
+            "InvalidParameterValue", "SignatureMethod must be HmacSHA1 or HmacSHA256 (or use TC3-HMAC-SHA256)."
+        )
+    try:
+        timestamp = int(params["Timestamp"])
+        int(params["Nonce"])
+    except ValueError:
+        raise SignatureError("InvalidParameter", "Timestamp and Nonce must be integers.") from None
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > MAX_SKEW_SECONDS:
+        raise SignatureError(
+            "AuthFailure.SignatureExpire",
+            "Request timestamp is more than 5 minutes from server time; check the clock.",
+        )
+    known = credentials.get(params["SecretId"])
+    if known is None:
+        raise SignatureError("AuthFailure.SecretIdNotFound", "The SecretId is not found.")
+    if (params.get("Token") or None) != known.token:
+        raise SignatureError("AuthFailure.TokenFailure", "The token is missing, invalid or expired.")
+    expected = v1_signature(known.secret_key, v1_string_to_sign(method, host, path, params), signature_method)
+    if not hmac.compare_digest(expected.encode(), params["Signature"].encode()):
+        raise SignatureError("AuthFailure.SignatureFailure", "The request signature does not match.")
+    return params["SecretId"]

@@ -10,10 +10,12 @@ import logging
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
-from tencent_ocr_emulator.recognisers import Recognition, RecognitionFailed
+from tencent_ocr_emulator.recognisers import Recognition, RecognitionAbandoned, RecognitionFailed
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +111,15 @@ class LocalRecogniser:
         """Queue one image; the future's result is the worker's :class:`Outcome`."""
         return self._pool.submit(analyse, image, return_head_image)
 
-    def recognise(self, image: bytes, *, return_head_image: bool) -> Recognition:
+    def recognise(
+        self, image: bytes, *, return_head_image: bool, abandoned: Callable[[], bool] | None = None
+    ) -> Recognition:
+        """Recognise one image; while it waits for a worker, ``abandoned()`` turning true withdraws it."""
+        future = self.submit(image, return_head_image=return_head_image)
         try:
-            outcome = self.submit(image, return_head_image=return_head_image).result()
+            outcome = self._wait(future, abandoned)
+        except RecognitionAbandoned:
+            raise
         except Exception as exc:  # a crashed worker or an engine bug: answer as the service does
             log.error("local OCR failed: %s", type(exc).__name__)
             raise RecognitionFailed("FailedOperation.OcrFailed", "OCR failed.") from exc
@@ -119,6 +127,16 @@ class LocalRecogniser:
             raise RecognitionFailed(*outcome.error)
         log.debug("local OCR: side=%s warn=%s", outcome.side, outcome.warn_codes)
         return Recognition(fields=dict(outcome.fields), warn_codes=list(outcome.warn_codes), photo=outcome.photo)
+
+    @staticmethod
+    def _wait(future: Future[Outcome], abandoned: Callable[[], bool] | None) -> Outcome:
+        while abandoned is not None:
+            try:
+                return future.result(timeout=0.1)
+            except FutureTimeout:
+                if abandoned() and future.cancel():  # cancel() only succeeds before a worker took it
+                    raise RecognitionAbandoned from None
+        return future.result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
