@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 DEFAULT_REGION = "ap-singapore"
 DEFAULT_LANGUAGE = "en-US"
 DEFAULT_TIMEOUT = 30
+# Opening a connection takes milliseconds to a second; a longer wait means nobody is answering, and
+# a connect failure is safe to resend at once (the service never saw the request).
+DEFAULT_CONNECT_TIMEOUT = 10
 # An answer without a portrait is a few kilobytes; anything past this is not the API talking.
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
@@ -67,13 +70,15 @@ class TencentCloudConfig:
     host: str
     language: str
     timeout: float
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     # True when the SecretId/SecretKey came from TENCENTCLOUD_* variables, not from the connection.
     from_environment: bool = False
 
     def __repr__(self) -> str:
         return (
             f"TencentCloudConfig(secret_id={self.secret_id!r}, region={self.region!r}, "
-            f"endpoint={self.scheme}://{self.host}, language={self.language!r}, timeout={self.timeout})"
+            f"endpoint={self.scheme}://{self.host}, language={self.language!r}, timeout={self.timeout}, "
+            f"connect_timeout={self.connect_timeout})"
         )
 
     @property
@@ -179,7 +184,8 @@ class TencentCloudHook(BaseHook):
     :param api_version: the service's API version, e.g. ``"2018-11-19"``.
     :param region: overrides the connection's region.
     :param endpoint: overrides the connection's endpoint (default ``<service>.tencentcloudapi.com``).
-    :param timeout: seconds to connect, and to wait for (and read) the answer; overrides the connection.
+    :param timeout: seconds to wait for the answer, and to read it; overrides the connection's ``timeout``.
+    :param connect_timeout: seconds to open the connection (default the smaller of ``timeout`` and 10).
     """
 
     conn_name_attr = "tencentcloud_conn_id"
@@ -202,6 +208,7 @@ class TencentCloudHook(BaseHook):
         region: str | None = None,
         endpoint: str | None = None,
         timeout: float | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
         super().__init__()
         self.tencentcloud_conn_id = tencentcloud_conn_id
@@ -210,6 +217,7 @@ class TencentCloudHook(BaseHook):
         self._region = region
         self._endpoint = endpoint
         self._timeout = timeout
+        self._connect_timeout = connect_timeout
         self._local = threading.local()
 
     @cached_property
@@ -261,6 +269,7 @@ class TencentCloudHook(BaseHook):
             host=host,
             language=language,
             timeout=timeout,
+            connect_timeout=float(self._connect_timeout or min(timeout, DEFAULT_CONNECT_TIMEOUT)),
             from_environment=from_environment,
         )
 
@@ -292,7 +301,9 @@ class TencentCloudHook(BaseHook):
             raise ConnectionConfigError(f"{type(self).__name__} needs service= and api_version= to build a client")
         _quiet_sdk_logger()
         cfg = self.config
-        http = HttpProfile(protocol=cfg.scheme, endpoint=cfg.host, reqTimeout=cfg.timeout, keepAlive=True)
+        # reqTimeout goes to requests as is: a (connect, read) pair times each phase on its own.
+        timeouts = (cfg.connect_timeout, cfg.timeout)
+        http = HttpProfile(protocol=cfg.scheme, endpoint=cfg.host, reqTimeout=timeouts, keepAlive=True)
         profile = ClientProfile(
             httpProfile=http,
             language=cfg.language,
