@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any, BinaryIO
@@ -9,7 +10,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
 from airflow_provider_tencent_ocr.errors import InvalidImageError
-from airflow_provider_tencent_ocr.uris import NotARegularFile, local_path, open_local, scheme, storage_install_hint
+from airflow_provider_tencent_ocr.uris import (
+    NotARegularFile,
+    local_path,
+    open_local,
+    redact_uri,
+    scheme,
+    storage_install_hint,
+)
 
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"))
 
@@ -146,12 +154,34 @@ def _load_local(path: str, uri: str) -> bytes:
         ) from exc
 
 
+class _NoSecretsInRequestLines(logging.Filter):
+    """urllib3 logs every request line at DEBUG, query string included: drop signatures and tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_target(a) if isinstance(a, str) and "?" in a else a for a in record.args)
+        return True
+
+
+def _redact_target(target: str) -> str:
+    """A request target (``/path?query``) without credential parameters."""
+    base = "http://host"
+    redacted = redact_uri(base + (target if target.startswith("/") else "/" + target)) or base
+    return redacted[len(base) :] if target.startswith("/") else redacted[len(base) + 1 :]
+
+
+_REQUEST_LOG_FILTER = _NoSecretsInRequestLines()
+
+
 def _session() -> Any:
     """One ``requests`` session per thread: connections are reused, sessions are not shared."""
     session = getattr(_sessions, "session", None)
     if session is None:
         import requests
 
+        pool_logger = logging.getLogger("urllib3.connectionpool")
+        if _REQUEST_LOG_FILTER not in pool_logger.filters:
+            pool_logger.addFilter(_REQUEST_LOG_FILTER)
         session = _sessions.session = requests.Session()
     return session
 

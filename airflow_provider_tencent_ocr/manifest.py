@@ -356,7 +356,7 @@ class _CsvManifest(_ArrowManifest):
                     ),
                 )
             except pa.ArrowInvalid as exc:
-                raise self._corrupt(exc) from exc
+                raise self._corrupt(exc) from None  # pyarrow quotes cell values
             yield reader
 
     def _corrupt(self, exc: Exception) -> ManifestError:
@@ -397,7 +397,7 @@ class _CsvManifest(_ArrowManifest):
             raise ManifestError(
                 f"manifest {source!r} is not readable as {kind} ({type(exc).__name__}: {_sanitise(str(exc))}). "
                 "Fix the file, or drop the .gz suffix if it is not compressed"
-            ) from exc
+            ) from None  # gzip and pyarrow errors may quote file bytes
 
     def _scan(self) -> tuple[dict[str, pa.DataType], int]:
         """Validate the whole file, count its rows, infer each carried column's type over all rows."""
@@ -405,7 +405,7 @@ class _CsvManifest(_ArrowManifest):
         try:
             names = self._header()
         except (pa.ArrowInvalid, *_READ_ERRORS) as exc:  # e.g. an empty file
-            raise self._corrupt(exc) from exc
+            raise self._corrupt(exc) from None
         _check_columns(self.source_name, names, self.image_column, self.id_column, self.carry_columns)
         _check_unique(self.source_name, names, self._needed)
         self._include = self._needed
@@ -421,7 +421,7 @@ class _CsvManifest(_ArrowManifest):
                 except StopIteration:
                     break
                 except (pa.ArrowInvalid, *_READ_ERRORS) as exc:
-                    raise self._corrupt(exc) from exc
+                    raise self._corrupt(exc) from None
                 num_rows += batch.num_rows
                 for column in inferred:
                     values = pc.drop_null(batch.column(column))
@@ -451,7 +451,7 @@ class _CsvManifest(_ArrowManifest):
                 except StopIteration:
                     break
                 except pa.ArrowInvalid as exc:
-                    raise self._corrupt(exc) from exc
+                    raise self._corrupt(exc) from None
                 offset = 0
                 while offset < batch.num_rows:
                     take = min(self.batch_rows - len(pending), batch.num_rows - offset)
@@ -595,7 +595,7 @@ class _ParquetManifest(_ArrowManifest):
                 raise ManifestError(
                     f"manifest {self._location.source!r} is not readable as Parquet: {_sanitise(str(exc))}. "
                     "Fix the file or pass the right manifest_format"
-                ) from exc
+                ) from None
             yield pf
 
     def iter_batches(self) -> Iterator[list[ManifestRow]]:
@@ -610,7 +610,7 @@ class _ParquetManifest(_ArrowManifest):
                 raise ManifestError(
                     f"manifest {self._location.source!r} is not readable as Parquet at row {start}: "
                     f"{_sanitise(str(exc))}"
-                ) from exc
+                ) from None
 
     def count_rows(self) -> int:
         return self._num_rows
@@ -728,7 +728,7 @@ class _JsonlManifest(_FileManifest):
                     f"manifest {source!r} is not readable as JSON Lines{' (gzip)' if self._gzipped else ''} "
                     f"at line {line_no + 1}: {type(exc).__name__}: {_sanitise(str(exc))}. Fix the file (UTF-8, "
                     "one object per line), or drop the .gz suffix if it is not compressed"
-                ) from exc
+                ) from None
 
     def iter_batches(self) -> Iterator[list[ManifestRow]]:
         batch: list[ManifestRow] = []

@@ -119,10 +119,11 @@ def test_the_default_deadline_is_twice_the_read_timeout(drip_url):
 
 
 def test_missing_s3fs_names_the_package_to_install(monkeypatch):
-    import fsspec.registry
+    import importlib
 
+    registry = importlib.import_module("fsspec.registry")._registry  # filesystems already imported
     monkeypatch.setitem(sys.modules, "s3fs", None)  # as if s3fs were not installed
-    monkeypatch.delitem(fsspec.registry._registry, "s3", raising=False)
+    monkeypatch.delitem(registry, "s3", raising=False)
     with pytest.raises(ImageDownloadError) as info:
         load_image("s3://kyc/images/card.png")
     assert "apache-airflow-providers-amazon[s3fs]" in info.value.message

@@ -189,3 +189,35 @@ def test_carry_columns_as_a_string_is_refused_clearly(tmp_path):
     path = _write(tmp_path / "m.csv", "image_uri,side\nI0,front\n")
     with pytest.raises(ManifestError, match=r"carry_columns must be a list of column names, not the string 'side'"):
         open_manifest(str(path), carry_columns="side")
+
+
+# -- no personal data in the traceback Airflow logs --------------------------------------------
+
+
+def _chain(exc: BaseException) -> str:
+    """Every message a logged traceback shows: the exception, its cause, its unsuppressed context."""
+    texts = []
+    current: BaseException | None = exc
+    while current is not None:
+        texts.append(str(current))
+        if current.__cause__ is not None:
+            current = current.__cause__
+        else:
+            current = None if current.__suppress_context__ else current.__context__
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("ragged.csv", b"record_id,image_uri\nS9999999Z,I0,EXTRA\n"),
+        ("fake.csv.gz", b"S9999999Z,image_uri\n"),
+        ("bad.parquet", b"PAR1S9999999ZS9999999Z"),
+    ],
+)
+def test_cell_values_are_not_in_the_error_or_its_cause(tmp_path, name, data):
+    path = _write(tmp_path / name, data)
+    with pytest.raises(ManifestError) as info:
+        _ids(path)
+    assert name in str(info.value)
+    assert "S9999999Z" not in _chain(info.value) and "S9" not in _chain(info.value)

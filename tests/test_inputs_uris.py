@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import functools
 import http.server
+import logging
 import threading
 import types
 from pathlib import Path
@@ -149,3 +150,14 @@ def test_photo_path_on_object_storage_has_no_connection_id():
     uri = write_photo(photo, "memory://kyc/photos", storage_conn_id="photos_conn")
     assert "photos_conn" not in uri and "@" not in uri
     assert ObjectStoragePath(uri, conn_id="photos_conn").read_bytes() == photo
+
+
+def test_request_lines_logged_at_debug_carry_no_signature(served, caplog):
+    from airflow_provider_tencent_ocr.images import load_image
+
+    folder, port = served
+    (folder / "card.png").write_bytes(make_png(4, 4, seed=1))
+    with caplog.at_level(logging.DEBUG, logger="urllib3"):
+        load_image(_signed(port, "SIGNATURE0123", "SESSIONTOKEN0123"))
+    assert "GET /card.png?v=1" in caplog.text  # the line is still there, without the secrets
+    assert not any(secret in caplog.text for secret in SECRETS)
