@@ -27,7 +27,9 @@ from tencent_ocr_emulator.server import EmulatorServer  # noqa: E402
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(recogniser=LocalRecogniser(warm=True), rate_limit=1000) as server:
+    with EmulatorServer(
+        recogniser=LocalRecogniser(warm=True), rate_limit=1000, queue_timeout=600
+    ) as server:  # wait, never time out: accuracy is tested here, not capacity
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", server.connection_json())
             yield server

@@ -75,6 +75,52 @@ def test_small_white_specks_are_not_glare() -> None:
     assert -9107 not in codes(image, lines)
 
 
+def veil(image: np.ndarray, centre: tuple[int, int], axes: tuple[int, int], peak: float) -> np.ndarray:
+    """A soft reflection: the image whitened towards 255, ``peak`` at the centre, fading out."""
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.sqrt(((xx - centre[0]) / axes[0]) ** 2 + ((yy - centre[1]) / axes[1]) ** 2)
+    t = np.clip((1 - d) / 0.6, 0, 1)
+    alpha = (t * t * (3 - 2 * t) * peak)[..., None]
+    return (image * (1 - alpha) + 255 * alpha).astype(np.uint8)
+
+
+def test_a_veil_over_the_text_is_reflective_without_any_saturated_pixel() -> None:
+    image, lines = drawn_card()
+    veiled = veil(image, (330, 150), (170, 90), 0.7)
+    assert veiled.max() < 250  # nothing blown out: brightness alone would not see it
+    assert codes(veiled, lines) == [-9107]
+
+
+@pytest.mark.parametrize(
+    "colour",
+    [(235, 240, 240), (150, 200, 234), (90, 230, 250), (70, 60, 60)],
+    ids=["white paper", "skin (thumb)", "yellow note", "dark object"],
+)
+def test_an_opaque_object_is_not_a_reflection(colour: tuple[int, int, int]) -> None:
+    image, lines = drawn_card()
+    cv2.ellipse(image, (330, 330), (150, 60), 0, 0, 360, colour, -1)
+    assert -9107 not in codes(image, lines)
+
+
+def test_a_reflection_on_a_colourless_copy_is_only_a_copy() -> None:
+    image, lines = drawn_card()
+    grey = cv2.cvtColor(cv2.cvtColor(veil(image, (110, 330), (80, 60), 1.0), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert codes(grey, lines) == [-9102]
+
+
+def test_strong_jpeg_and_a_small_rotation_raise_nothing() -> None:
+    image, lines = drawn_card()
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 8])
+    assert ok
+    assert codes(cv2.imdecode(buf, cv2.IMREAD_COLOR), lines) == []
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), 4, 1.0)
+    turned = cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_CUBIC, borderValue=(70, 62, 60))
+    turned_lines = [OcrLine(ln.text, tuple(tuple(matrix @ np.array([x, y, 1.0])) for x, y in ln.box)) for ln in lines]
+    assert codes(turned, turned_lines) == []
+
+
 def test_a_card_with_missing_fields_is_covered() -> None:
     image, lines = drawn_card()
     assert codes(image, lines, front(["Race"])) == [-9101]
@@ -97,12 +143,14 @@ def test_card_region_takes_in_the_portrait_left_of_the_text() -> None:
 )
 def test_covered_comes_from_the_parse_of_stored_lines(name: str, expected: list[int]) -> None:
     parsed = parse.parse_lines(load_fixture(FIXTURES / f"{name}.json")["lines"])
-    measures = quality.Quality(sharpness=1.0, chroma=10.0, glare_fraction=0.0, brightness=220.0)
+    measures = quality.Quality(sharpness=1.0, chroma=10.0, reflection=0.0)
     assert quality.warn_codes(measures, parsed) == expected
 
 
 def test_codes_that_cannot_be_judged_offline_are_never_emitted() -> None:
-    worst = quality.Quality(sharpness=0.0, chroma=0.0, glare_fraction=0.01, brightness=200.0)
+    worst = quality.Quality(sharpness=0.0, chroma=5.0, reflection=0.01)
     got = quality.warn_codes(worst, front(["Race"]))
-    assert got == [-9101, -9102, -9107, -9108]
+    assert got == [-9101, -9107, -9108]
+    copy = quality.Quality(sharpness=0.0, chroma=0.0, reflection=0.01)
+    assert quality.warn_codes(copy, front(["Race"])) == [-9101, -9102, -9108]
     assert -9103 not in got and -9104 not in got

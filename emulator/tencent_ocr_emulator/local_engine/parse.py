@@ -80,6 +80,55 @@ _SIMPLIFIED = str.maketrans(
 )
 
 
+# Words printed on Singapore ICs under "Race" and "Country/Place of birth" (ICA's code tables,
+# abridged). A blurred reading ("MIVAY") is snapped to the one entry it is clearly closest to.
+RACES = (
+    "CHINESE",
+    "MALAY",
+    "INDIAN",
+    "EURASIAN",
+    "CAUCASIAN",
+    "FILIPINO",
+    "JAPANESE",
+    "THAI",
+    "KOREAN",
+    "ARAB",
+    "BOYANESE",
+    "JAVANESE",
+    "BUGIS",
+    "SIKH",
+    "PAKISTANI",
+    "SINHALESE",
+    "BANGLADESHI",
+    "VIETNAMESE",
+    "BURMESE",
+    "INDONESIAN",
+    "TAMIL",
+    "MALAYALEE",
+    "PUNJABI",
+    "GUJARATI",
+    "BENGALI",
+    "CEYLONESE",
+    "PERANAKAN",
+    "AMERICAN",
+    "AUSTRALIAN",
+    "BRITISH",
+    "GERMAN",
+    "FRENCH",
+    "DUTCH",
+)
+COUNTRIES = (
+    "SINGAPORE", "MALAYSIA", "CHINA", "INDIA", "INDONESIA", "PHILIPPINES", "HONG KONG", "THAILAND",
+    "VIETNAM", "MYANMAR", "SRI LANKA", "BANGLADESH", "PAKISTAN", "JAPAN", "KOREA, SOUTH", "TAIWAN",
+    "MACAO", "BRUNEI", "CAMBODIA", "LAOS", "NEPAL", "AUSTRALIA", "NEW ZEALAND", "UNITED KINGDOM",
+    "UNITED STATES", "CANADA", "FRANCE", "GERMANY", "NETHERLANDS", "ITALY", "SPAIN", "PORTUGAL",
+    "IRELAND", "SWITZERLAND", "RUSSIA", "SOUTH AFRICA", "NIGERIA", "EGYPT", "SAUDI ARABIA",
+    "UNITED ARAB EMIRATES", "IRAN", "TURKEY", "BRAZIL", "MEXICO", "ARGENTINA",
+)  # fmt: skip
+VOCABULARY_CUTOFF = 0.6
+VOCABULARY_MARGIN = 0.15
+
+
 @dataclass
 class ParsedCard:
     """What the parser made of one image."""
@@ -182,6 +231,21 @@ def clean_latin(text: str) -> str:
     if not re.search(r"\bBINT?E?\b", text):  # "ZULKIFLIBIN SALLEH": OCR lost the space before BIN
         text = re.sub(r"\b([A-Z]{3,})(BINTE|BIN)(?= )", r"\1 \2", text)
     return re.sub(r"\s+", " ", text).strip(" .,-")
+
+
+def snap(text: str, vocabulary: tuple[str, ...]) -> str:
+    """``text`` as the vocabulary entry it clearly reads as, else unchanged.
+
+    Clearly: similar enough, and the runner-up is well behind (no coin toss between two entries).
+    """
+    if not text or text in vocabulary:
+        return text
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, text.replace(" ", ""), w.replace(" ", "")).ratio(), w) for w in vocabulary),
+        reverse=True,
+    )
+    (best, word), (second, _) = scored[0], scored[1]
+    return word if best >= VOCABULARY_CUTOFF and best - second >= VOCABULARY_MARGIN else text
 
 
 def clean_cjk(text: str) -> str:
@@ -299,10 +363,10 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
             fields["ChName"] = clean_cjk(r.take(ch).text)  # type: ignore[union-attr]
     race_line = labelled("race")
     if race_line is not None:
-        fields["Race"] = clean_latin(race_line.text)
+        fields["Race"] = snap(clean_latin(race_line.text), RACES)
     country_line = labelled("countryplaceofbirth")
     if country_line is not None:
-        fields["CountryOfBirth"] = clean_latin(country_line.text)
+        fields["CountryOfBirth"] = snap(clean_latin(country_line.text), COUNTRIES)
 
     # Unreadable labels: fall back on the order of the value column.
     x0 = date_line.left if date_line is not None else None
@@ -322,10 +386,10 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
         if "EnName" not in fields and latin:
             fields["EnName"] = clean_latin(r.take(latin.pop(0)).text)  # type: ignore[union-attr]
         if "Race" not in fields and latin and "EnName" in fields:
-            fields["Race"] = clean_latin(r.take(latin[-1]).text)  # type: ignore[union-attr]
+            fields["Race"] = snap(clean_latin(r.take(latin[-1]).text), RACES)  # type: ignore[union-attr]
         below = [i for i in column if lines[i].cy > split and r.free(i) and _is_value(lines[i].text)]
         if "CountryOfBirth" not in fields and below:
-            fields["CountryOfBirth"] = clean_latin(r.take(below[0]).text)  # type: ignore[union-attr]
+            fields["CountryOfBirth"] = snap(clean_latin(r.take(below[0]).text), COUNTRIES)  # type: ignore[union-attr]
 
     fields = {k: v for k, v in fields.items() if v}
     missing = [k for k in FRONT_REQUIRED if k not in fields]

@@ -2,8 +2,9 @@
 
 -9108 blurry: little high-frequency energy in the text boxes (Laplacian variance, normalised by
 the text's contrast and scaled to a fixed text height, so resolution and ink do not matter).
--9102 photocopy: the card area has almost no chroma. -9107 reflective: a saturated, colourless
-blob brighter than the card. -9101 covered: a card was read but required fields are missing.
+-9102 photocopy: the card area has almost no chroma. -9107 reflective: a blob where the card's
+colour is whitened more than half way towards white (see :func:`reflection`). -9101 covered: a
+card was read but required fields are missing.
 -9103 (screen recapture) and -9104 (edited) cannot be judged offline and are never emitted.
 """
 
@@ -18,10 +19,11 @@ from tencent_ocr_emulator.local_engine.parse import ParsedCard
 # Thresholds, calibrated on generated cards (benchmarks/accuracy.py measures the result).
 SHARPNESS_MIN = 0.25
 CHROMA_MIN = 1.5
-GLARE_MIN_FRACTION = 0.002
-GLARE_MAX_FRACTION = 0.25
-GLARE_LEVEL = 250
 TEXT_HEIGHT = 32
+REFLECTION_WIDTH = 320  # the card is judged at this width (pixels)
+REFLECTION_MIN_COLOUR = 12.0  # a card closer to white than this has no colour to whiten
+REFLECTION_OFF_LINE = 0.15
+REFLECTION_MIN = 0.0015
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,7 @@ class Quality:
 
     sharpness: float
     chroma: float
-    glare_fraction: float
-    brightness: float
+    reflection: float
 
 
 def card_region(shape: tuple[int, ...], lines: list[OcrLine]) -> tuple[int, int, int, int]:
@@ -83,22 +84,38 @@ def chroma(bgr: Any, region: tuple[int, int, int, int]) -> float:
     return float(np.median(np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)))
 
 
-def glare(bgr: Any, region: tuple[int, int, int, int]) -> tuple[float, float]:
-    """(largest blown-out colourless blob as a fraction of the card area, card brightness)."""
+def reflection(bgr: Any, region: tuple[int, int, int, int]) -> float:
+    """Largest reflection on the card, as a fraction of the card area.
+
+    A reflection adds white light: under it a pixel lies on the line from the card's own colour
+    to white, more than half way (``P = C (1 - a) + 255 a`` with ``a > 0.5``). Testing that line,
+    and not brightness alone, tells glare from white objects (paper, a shirt, a sticker), whose
+    colour is off the line, and needs no saturated pixel, so a veil over text is found too.
+    The text and fine lines are removed first by a closing; a colourless card (a copy) has no
+    line to test and gives 0.
+    """
     import cv2
     import numpy as np
 
     x0, y0, x1, y1 = region
     crop = bgr[y0:y1, x0:x1]
     if crop.size == 0:
-        return 0.0, 0.0
-    hi, lo = crop.max(axis=2), crop.min(axis=2)
-    mask = ((hi >= GLARE_LEVEL) & (hi.astype(np.int16) - lo < 24)).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+        return 0.0
+    scale = REFLECTION_WIDTH / crop.shape[1]
+    small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float32)
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    white = 255.0 - background  # each pixel's distance from white, per channel
+    card = np.median(white.reshape(-1, 3), axis=0)  # the card's own colour (most of the area)
+    norm = float(np.linalg.norm(card))
+    if norm < REFLECTION_MIN_COLOUR:
+        return 0.0
+    left = white @ card / norm**2  # share of the card's colour left at each pixel (1 - a)
+    off = np.linalg.norm(white - left[..., None] * card, axis=2) / norm  # distance off the line
+    mask = ((left < 0.5) & (off < REFLECTION_OFF_LINE)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    return largest / float(mask.size), float(np.median(gray))
+    return largest / float(mask.size)
 
 
 def measure(bgr: Any, lines: list[OcrLine]) -> Quality:
@@ -107,13 +124,7 @@ def measure(bgr: Any, lines: list[OcrLine]) -> Quality:
 
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     region = card_region(bgr.shape, lines)
-    fraction, brightness = glare(bgr, region)
-    return Quality(
-        sharpness=sharpness(gray, lines),
-        chroma=chroma(bgr, region),
-        glare_fraction=fraction,
-        brightness=brightness,
-    )
+    return Quality(sharpness=sharpness(gray, lines), chroma=chroma(bgr, region), reflection=reflection(bgr, region))
 
 
 def warn_codes(quality: Quality, parsed: ParsedCard) -> list[int]:
@@ -121,9 +132,10 @@ def warn_codes(quality: Quality, parsed: ParsedCard) -> list[int]:
     codes = []
     if parsed.side is not None and parsed.missing:
         codes.append(-9101)
-    if quality.chroma < CHROMA_MIN:
+    copy = quality.chroma < CHROMA_MIN
+    if copy:
         codes.append(-9102)
-    if GLARE_MIN_FRACTION <= quality.glare_fraction <= GLARE_MAX_FRACTION and quality.brightness < GLARE_LEVEL - 5:
+    if not copy and quality.reflection >= REFLECTION_MIN:  # a colourless copy cannot show a reflection
         codes.append(-9107)
     if quality.sharpness < SHARPNESS_MIN:
         codes.append(-9108)
