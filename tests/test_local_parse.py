@@ -186,3 +186,24 @@ def test_a_re_read_name_only_restores_lost_spaces() -> None:
     assert parse.with_name(glued, "CHUA HAD").fields["EnName"] == "CHUAHAO"  # other letters: keep the first
     spaced = parse.ParsedCard("front", {"EnName": "CHUA HAO"})
     assert parse.with_name(spaced, "CHUAHAO").fields["EnName"] == "CHUA HAO"
+
+
+@pytest.mark.parametrize(
+    ("text", "vocabulary", "expected"),
+    [
+        ("MAY", parse.RACES, "MALAY"),  # blur merged letters
+        ("CHINESF", parse.RACES, "CHINESE"),
+        ("INDIA", parse.RACES, "INDIAN"),  # last letter lost
+        ("INDIAN", parse.RACES, "INDIAN"),
+        ("MALAYSLA", parse.COUNTRIES, "MALAYSIA"),
+        ("HONGKONG", parse.COUNTRIES, "HONG KONG"),  # the space lost
+        ("KADAZAN", parse.RACES, "KADAZAN"),  # unknown and unlike any entry: kept as read
+        ("", parse.RACES, ""),
+    ],
+)
+def test_race_and_country_snap_to_the_printed_vocabulary(text: str, vocabulary: tuple[str, ...], expected: str) -> None:
+    assert parse.snap(text, vocabulary) == expected
+
+
+def test_snap_refuses_a_coin_toss_between_two_entries() -> None:
+    assert parse.snap("AUSTRIA", ("AUSTRALIA", "AUSTRIAN")) == "AUSTRIA"
