@@ -13,35 +13,35 @@ by which a ``ClientNetworkError`` carries the ``requests`` exception that caused
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_tencent_ocr.errors import ConnectionConfigError, ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.hooks.config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_LANGUAGE,
+    DEFAULT_REGION,
+    DEFAULT_TIMEOUT,
+    TencentCloudConfig,
+    parse_endpoint,
+)
+from airflow_provider_tencent_ocr.hooks.connection_guard import stored_key_conflict
+from airflow_provider_tencent_ocr.hooks.transport import BodyTooLarge, network_error, read_body
 
 if TYPE_CHECKING:
-    import requests
     from tencentcloud.common.common_client import CommonClient
 
-log = logging.getLogger(__name__)
+__all__ = ["DEFAULT_REGION", "TencentCloudConfig", "TencentCloudHook", "parse_endpoint"]
 
-DEFAULT_REGION = "ap-singapore"
-DEFAULT_LANGUAGE = "en-US"
-DEFAULT_TIMEOUT = 30
-# Opening a connection takes milliseconds to a second; a longer wait means nobody is answering, and
-# a connect failure is safe to resend at once (the service never saw the request).
-DEFAULT_CONNECT_TIMEOUT = 10
 # An answer without a portrait is a few kilobytes; anything past this is not the API talking.
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
-_CHUNK = 64 * 1024
 _SDK_LOGGER = "tencentcloud_sdk_common"
 
 
@@ -56,120 +56,6 @@ def _quiet_sdk_logger() -> None:
     already present, so calling this for every client is harmless.
     """
     logging.getLogger(_SDK_LOGGER).addFilter(_warning_or_above)
-
-
-@dataclass(frozen=True)
-class TencentCloudConfig:
-    """Everything needed to sign and send a request; ``secret_key`` and ``token`` are masked."""
-
-    secret_id: str
-    secret_key: str
-    token: str | None
-    region: str
-    scheme: str
-    host: str
-    language: str
-    timeout: float
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    # True when the SecretId/SecretKey came from TENCENTCLOUD_* variables, not from the connection.
-    from_environment: bool = False
-
-    def __repr__(self) -> str:
-        return (
-            f"TencentCloudConfig(secret_id={self.secret_id!r}, region={self.region!r}, "
-            f"endpoint={self.scheme}://{self.host}, language={self.language!r}, timeout={self.timeout}, "
-            f"connect_timeout={self.connect_timeout})"
-        )
-
-    @property
-    def destination(self) -> tuple[str, str, str]:
-        """Where a signed request goes and for which region: what a stored SecretKey is bound to."""
-        return self.scheme, self.host.lower(), self.region
-
-
-def parse_endpoint(endpoint: str) -> tuple[str, str]:
-    """``(scheme, host[:port])`` from a bare host (https) or a full URL such as ``http://127.0.0.1:9000``."""
-    from urllib.parse import urlparse
-
-    endpoint = endpoint.strip().rstrip("/")
-    parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
-    try:
-        parsed.port  # noqa: B018 - raises for a port that is not a number
-    except ValueError:
-        parsed = parsed._replace(scheme="")
-    if (
-        parsed.scheme not in ("http", "https")
-        or not parsed.hostname
-        or "@" in parsed.netloc
-        or parsed.path
-        or parsed.query
-        or parsed.fragment
-    ):
-        shown = repr(endpoint) if "@" not in endpoint else "(not shown: it holds user info)"
-        raise ConnectionConfigError(
-            f"endpoint {shown} must be a host name or an http(s):// URL with no path, user or query"
-        )
-    return parsed.scheme, parsed.netloc
-
-
-def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
-    """A ``ClientNetworkError`` saying which timeout fired and whether the request may have been billed.
-
-    Told apart by the ``requests``/``urllib3`` exception types, not by message text: a connect
-    timeout, a refused or unresolvable host, a TLS handshake or proxy failure never reached the
-    service (safe to resend); a read timeout or a connection lost after sending may have been
-    recognised and billed. Anything not known to be a connect failure counts as possibly billed.
-    """
-    from requests import exceptions as rex
-    from urllib3 import exceptions as uex
-
-    timeout: Literal["connect", "read"] | None = None
-    billed = True
-    reason = err.args[0] if isinstance(err, rex.ConnectionError) and err.args else None
-    if isinstance(reason, uex.MaxRetryError):
-        reason = reason.reason
-    if isinstance(err, rex.ConnectTimeout):
-        timeout, billed, what = "connect", False, "connect timeout"
-    elif isinstance(err, rex.ReadTimeout | uex.ReadTimeoutError) or isinstance(reason, uex.ReadTimeoutError):
-        timeout, what = "read", "read timeout: the service may have recognised (and billed) the request"
-    elif isinstance(err, rex.SSLError | rex.ProxyError) or isinstance(reason, uex.NewConnectionError):
-        billed, what = False, "could not connect"
-    else:
-        what = "connection lost after the request was sent: it may have been billed"
-    return TencentCloudAPIError(
-        "ClientNetworkError",
-        f"{what} ({type(err).__name__}, {host})",
-        kind=ErrorKind.RETRYABLE,
-        timeout=timeout,
-        may_have_been_billed=billed,
-    )
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def read_body(response: requests.Response, limit: int, deadline: float) -> bytes:
-    """The answer's body, read in chunks: at most ``limit`` bytes, and finished before ``deadline``.
-
-    Raises ``_TooLarge`` past the limit (announced or actual) and ``requests.ReadTimeout`` past the
-    deadline (a body trickled one byte at a time never trips the per-read timeout).
-    """
-    from requests import ReadTimeout
-
-    announced = response.headers.get("Content-Length", "")
-    if announced.isdigit() and int(announced) > limit:
-        raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := response.raw.read1(_CHUNK, decode_content=True):  # what has arrived, never waiting for more
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        if time.monotonic() > deadline:
-            raise ReadTimeout("the answer did not finish within the timeout")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class TencentCloudHook(BaseHook):
@@ -346,7 +232,7 @@ class TencentCloudHook(BaseHook):
             raise TencentCloudAPIError(err.get_code() or "ClientError", str(err.get_message())) from None
         except (RequestException, HTTPError) as err:  # raised while reading the body: the answer had started
             raise network_error(err, cfg.host) from None
-        except _TooLarge:
+        except BodyTooLarge:
             raise TencentCloudAPIError(
                 "ResponseTooLarge",
                 f"the answer from {cfg.host} is larger than {limit} bytes; it was not read",
@@ -420,100 +306,3 @@ class TencentCloudHook(BaseHook):
         except ValueError as err:
             return False, str(err)
         return True, f"Credentials and signature accepted by {self.config.host}."
-
-
-# -- the connection test must not carry a stored SecretKey elsewhere ------------------------------
-
-
-def stored_key_conflict(
-    config: TencentCloudConfig, *, own_conn_id: str, conn_type: str, default_endpoint: str
-) -> str | None:
-    """Why a connection test must not sign with this key for this destination, or None.
-
-    Airflow's connection test merges the stored connection into the form (a masked ``***``
-    password becomes the stored SecretKey) and refuses a different *host or port* unless the form
-    carries its own password, but this connection type keeps its endpoint, region and scheme in
-    extras. So: when this SecretKey (or session token) is the one stored in other connections of
-    this type, and none of them is stored for this scheme, endpoint and region, refuse. A key
-    stored nowhere was typed into the form and may go anywhere. Stored connections are read from
-    the metadata database and ``AIRFLOW_CONN_*`` variables; a connection held only in a secrets
-    backend cannot be listed and is not checked. A key taken from ``TENCENTCLOUD_SECRET_KEY`` (the
-    connection has none) is bound to Tencent Cloud's own https endpoints.
-    """
-    if config.from_environment:
-        official = config.scheme == "https" and (config.host.lower() + ".").endswith(".tencentcloudapi.com.")
-        if official:
-            return None
-        return (
-            "Refused: the SecretKey comes from the TENCENTCLOUD_SECRET_KEY variable of this process, and a "
-            f"connection test signs with it only for https://*.tencentcloudapi.com, not {config.scheme}://"
-            f"{config.host}. Type the SecretId and SecretKey into the form to test this endpoint."
-        )
-    homes: list[tuple[str, tuple[str, str, str]]] = []
-    for conn_id, password, extra in _stored_connections(own_conn_id, conn_type):
-        stored_secrets = [s.strip() for s in (password, extra.get("token")) if isinstance(s, str) and s.strip()]
-        ours = [config.secret_key] + ([config.token] if config.token else [])
-        if not any(hmac.compare_digest(a.encode(), b.encode()) for a in ours for b in stored_secrets):
-            continue
-        try:
-            scheme, host = parse_endpoint(str(extra.get("endpoint") or default_endpoint))
-        except ValueError:
-            continue
-        homes.append((conn_id, (scheme, host.lower(), str(extra.get("region") or DEFAULT_REGION))))
-    if not homes or any(destination == config.destination for _, destination in homes):
-        return None
-    names = ", ".join(sorted({conn_id for conn_id, _ in homes}))
-    return (
-        f"Refused: the SecretKey of connection(s) {names} is stored for another endpoint, region or scheme "
-        f"than {config.scheme}://{config.host} ({config.region}). Type the SecretKey into the form to test "
-        "this destination, or save the connection first."
-    )
-
-
-def _stored_connections(own_conn_id: str, conn_type: str) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """``(conn_id, password, extra)`` of every listable stored connection of this type but our own.
-
-    Our own id is skipped when it comes from an environment variable: that is where Airflow's
-    connection test puts the merged, possibly hostile, connection it tests.
-    """
-    found: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
-    for conn_id, password, extra in _db_connections(conn_type):
-        found[conn_id] = (conn_id, password, extra)
-    prefix = "AIRFLOW_CONN_"
-    for name, value in os.environ.items():
-        if not name.startswith(prefix) or name == prefix + own_conn_id.upper():
-            continue
-        parsed = _parse_env_connection(value, conn_type)
-        if parsed is not None:
-            conn_id = name.removeprefix(prefix).lower()
-            found[conn_id] = (conn_id, *parsed)
-    return list(found.values())
-
-
-def _parse_env_connection(value: str, conn_type: str) -> tuple[str | None, dict[str, Any]] | None:
-    from airflow.sdk import Connection
-
-    try:
-        conn = Connection.from_json(value) if value.lstrip().startswith("{") else Connection.from_uri(value)
-    except Exception:  # not ours to judge: Airflow reports a broken variable when it is used
-        return None
-    if conn.conn_type != conn_type:
-        return None
-    return conn.password, conn.extra_dejson
-
-
-def _db_connections(conn_type: str) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """Connections of this type in the metadata database, where this process may read it (the api-server)."""
-    if os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "client":  # a task or worker: no database access
-        return []
-    try:
-        from airflow.models.connection import Connection
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        with create_session() as session:
-            rows = session.scalars(select(Connection).where(Connection.conn_type == conn_type)).all()
-            return [(row.conn_id, row.password, row.extra_dejson) for row in rows]
-    except Exception as err:  # no database here (a bare script, an unmigrated test home)
-        log.debug("stored connections not listable from the database: %s", type(err).__name__)
-        return []

@@ -1,0 +1,91 @@
+"""TencentCloudHook is generic: service, version and action are the caller's; get_conn() is per thread."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from helpers import make_png
+
+from airflow_provider_tencent_ocr.errors import ConnectionConfigError, TencentCloudAPIError, TencentOcrError
+from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+from airflow_provider_tencent_ocr.hooks.tencentcloud import TencentCloudHook
+from tencent_ocr_emulator.recognisers import FixtureRecogniser
+from tencent_ocr_emulator.server import EmulatorServer
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
+    with EmulatorServer(recogniser=FixtureRecogniser(unknown="reject"), rate_limit=1000) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", server.connection_json())
+        yield server
+
+
+def test_generic_hook_calls_the_service_the_caller_names(emulator: EmulatorServer) -> None:
+    image = make_png(seed=21)
+    emulator.recogniser.add(image, {"ID": "S1234567D"})
+    hook = TencentCloudHook(service="ocr", api_version="2018-11-19")
+    response = hook.call("RecognizeSingaporeIDCardOCR", {"ImageBase64": base64.b64encode(image).decode()})
+    assert response["ID"] == "S1234567D"
+    assert emulator.stats.billed == 1
+
+
+def test_the_service_and_version_are_signed_as_given(emulator: EmulatorServer) -> None:
+    """A wrong version reaches the service as such (the emulator serves only 2018-11-19)."""
+    with pytest.raises(TencentCloudAPIError) as err:
+        TencentCloudHook(service="ocr", api_version="2099-01-01").call("RecognizeSingaporeIDCardOCR", {})
+    assert err.value.code in ("NoSuchVersion", "InvalidParameter.Version", "InvalidAction")
+
+
+def test_without_a_service_the_hook_says_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", json.dumps({"conn_type": "tencentcloud", "login": "a"}))
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDx")
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "k")
+    with pytest.raises(ConnectionConfigError, match="service="):
+        TencentCloudHook().get_conn()
+    ok, message = TencentCloudHook().test_connection()
+    assert not ok and "TencentOcrHook" in message
+
+
+def test_default_endpoint_follows_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", json.dumps({"conn_type": "tencentcloud", "login": "a"}))
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDx")
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "k")
+    assert TencentCloudHook(service="cvm", api_version="2017-03-12").config.host == "cvm.tencentcloudapi.com"
+    assert (TencentOcrHook().config.scheme, TencentOcrHook().config.host) == ("https", "ocr.tencentcloudapi.com")
+    assert TencentOcrHook(timeout=60).config.connect_timeout == 10
+    assert TencentOcrHook(timeout=3).config.connect_timeout == 3
+
+
+def test_get_conn_is_one_client_per_thread(emulator: EmulatorServer) -> None:
+    hook = TencentOcrHook()
+    assert hook.get_conn() is hook.get_conn() is hook.get_client()
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(hook.get_conn()))
+    thread.start()
+    thread.join()
+    assert other[0] is not hook.get_conn()
+
+
+def test_importing_the_hook_changes_no_logger() -> None:
+    """The SDK log filter is added when a client is built, never at import time."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, airflow_provider_tencent_ocr.hooks.ocr;"
+        "print(len(logging.getLogger('tencentcloud_sdk_common').filters))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip().splitlines()[-1] == "0"
+
+
+def test_every_provider_error_shares_one_base() -> None:
+    from airflow_provider_tencent_ocr.errors import InvalidImageError
+
+    for error in (ConnectionConfigError("x"), TencentCloudAPIError("c", "m"), InvalidImageError("c", "m")):
+        assert isinstance(error, TencentOcrError)
+    assert isinstance(ConnectionConfigError("x"), ValueError)  # still caught where ValueError was
