@@ -420,6 +420,10 @@ _PARSER_CODES = {
     501: "UnsupportedProtocol",
     505: "UnsupportedProtocol",
 }
+_PARSER_MESSAGES = {
+    "RequestSizeLimitExceeded": "The request line or headers are too long.",
+    "UnsupportedProtocol": "Only GET and POST requests over HTTP/1.x are supported.",
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -439,11 +443,12 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own refusals (bad request line, unsupported method), enveloped."""
         api_code = _PARSER_CODES.get(code, "InvalidParameter")
-        if code == 501:
-            message = "Only GET and POST requests are supported."
+        message = _PARSER_MESSAGES.get(api_code, "The request is not valid HTTP/1.1.")  # never echo the request
+        if self.request_version == "HTTP/0.9":  # unparsable request line: answer in HTTP/1.1 all the same
+            self.request_version = self.protocol_version
         self.server.emulator._count(api_code)
         self.close_connection = True
-        self._send(code, envelope(api_code, message or "The request could not be read."), close=True)
+        self._send(code, envelope(api_code, message), close=True)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         if urlsplit(self.path).path == STATS_PATH:
