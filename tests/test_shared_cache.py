@@ -1,0 +1,172 @@
+"""Two tasks sharing one result cache, on local disk and on S3 (moto on loopback), as separate processes.
+
+Real processes, real HTTP (the emulator bills every recognition it performs), real object storage
+API: what two Airflow tasks on two workers would do. Nothing is lost, and a rerun of either bills 0.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from helpers import make_png
+from s3_server import s3_server
+
+from airflow_provider_tencent_ocr.cache import ResultCache
+from tencent_ocr_emulator.server import EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[1]
+OCR_CONN = "tencentcloud_shared_cache_test"
+
+_CHILD = textwrap.dedent(
+    """
+    import sys
+    from airflow_provider_tencent_ocr.cache import ResultCache
+    from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+    from airflow_provider_tencent_ocr.manifest import manifest_from_images
+    from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
+    from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+
+    listing, cache_uri, out, ocr_conn, storage_conn, in_flight, sync = sys.argv[1:8]
+    paths = open(listing).read().split()
+    cache = ResultCache(cache_uri, storage_conn_id=storage_conn or None, sync_seconds=float(sync))
+    options = RunOptions(max_in_flight=int(in_flight), progress_interval=60)
+    runner = OcrRunner(TencentOcrHook(ocr_conn), options, cache=cache)
+    with ParquetOutputWriter(out, output_schema()) as writer:
+        summary = runner.run(manifest_from_images(paths, batch_rows=5000), writer)
+    cache.close()
+    print("DONE", summary.api_calls, summary.cache_hits)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with s3_server() as server:
+        yield server
+
+
+def _images(folder: Path, n: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"card_{i:03d}.png"
+        path.write_bytes(make_png(6, 6, seed=i))
+        paths.append(str(path))
+    return paths
+
+
+class Task:
+    """One run of the runner in its own process, over ``paths``, into ``out``, with the shared cache."""
+
+    def __init__(self, tmp: Path, name: str, paths: list[str], cache_uri: str, storage_conn: str, env: dict) -> None:
+        self.listing = tmp / f"{name}.txt"
+        self.listing.write_text("\n".join(paths))
+        self.out = tmp / f"{name}.parquet"
+        self.cache_uri, self.storage_conn, self.env = cache_uri, storage_conn, env
+
+    def start(self, *, in_flight: int = 4, sync_seconds: float = 2.0) -> subprocess.Popen:
+        args = [sys.executable, "-c", _CHILD, str(self.listing), self.cache_uri, str(self.out), OCR_CONN]
+        args += [self.storage_conn, str(in_flight), str(sync_seconds)]
+        return subprocess.Popen(args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def rows(self) -> list[dict]:
+        return pq.read_table(self.out).to_pylist()
+
+
+def _finish(procs: list[subprocess.Popen]) -> None:
+    try:
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=180)
+            assert proc.returncode == 0, stderr[-3000:]
+            assert stdout.strip().splitlines()[-1].startswith("DONE"), stdout[-2000:]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _where(kind: str, tmp_path: Path, s3, monkeypatch) -> tuple[str, str]:
+    """(cache URI, storage connection id) for a cache on ``kind``; the S3 connection goes in the environment."""
+    if kind == "local":
+        return str(tmp_path / "shared.ocr-cache"), ""
+    for name, value in s3.env.items():
+        monkeypatch.setenv(name, value)
+    return s3.uri(f"{uuid.uuid4().hex}/shared.ocr-cache"), s3.conn_id
+
+
+def _env(emulator: EmulatorServer) -> dict[str, str]:
+    return {
+        **os.environ,
+        f"AIRFLOW_CONN_{OCR_CONN.upper()}": emulator.connection_json(),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_two_runs_sharing_one_cache_lose_nothing_and_reruns_bill_zero(kind, tmp_path, s3, monkeypatch):
+    images = _images(tmp_path / "img", 30)
+    cache_uri, storage_conn = _where(kind, tmp_path, s3, monkeypatch)
+    with EmulatorServer(rate_limit=1000, latency=0.05) as emulator:
+        env = _env(emulator)
+        # Two tasks at once over overlapping manifests (rows 10-19 are in both).
+        first = Task(tmp_path, "a", images[:20], cache_uri, storage_conn, env)
+        second = Task(tmp_path, "b", images[10:], cache_uri, storage_conn, env)
+        _finish([first.start(), second.start()])
+        billed = emulator.stats.billed
+        assert all(r["status"] == "ok" for r in first.rows() + second.rows())
+        with ResultCache(cache_uri, storage_conn_id=storage_conn or None) as cache:
+            assert len(cache) == 30  # every image's result is there: no writer lost another's
+
+        # Both tasks run again, at once: everything comes from the shared cache.
+        _finish([first.start(), second.start()])
+        assert emulator.stats.billed == billed  # the reruns billed 0
+    assert 30 <= billed <= 40  # the overlap may be paid twice only while both ran it at the same moment
+    rows = first.rows() + second.rows()
+    assert all(r["status"] == "ok" and r["attempts"] == 0 for r in rows) and len(rows) == 40
+
+
+def test_kill_9_with_a_cache_on_object_storage_loses_only_the_bounded_interval(tmp_path, s3, monkeypatch):
+    """A task killed half-way: what it paid for is on S3, except calls in flight and the last sync window."""
+    images = _images(tmp_path / "img", 30)
+    cache_uri, storage_conn = _where("s3", tmp_path, s3, monkeypatch)
+    in_flight, latency, sync_seconds = 2, 0.2, 0.5
+    with EmulatorServer(rate_limit=1000, latency=latency) as emulator:
+        env = _env(emulator)
+        task = Task(tmp_path, "a", images, cache_uri, storage_conn, env)
+        child = task.start(in_flight=in_flight, sync_seconds=sync_seconds)
+        try:
+            deadline = time.monotonic() + 120
+            while emulator.stats.billed < 12 and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert child.poll() is None, child.communicate()
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        while emulator.stats.in_flight and time.monotonic() < deadline:  # calls sent before the kill end
+            time.sleep(0.02)
+        billed_before = emulator.stats.billed
+        with ResultCache(cache_uri, storage_conn_id=storage_conn) as cache:
+            saved = len(cache)
+        # At most the calls in flight, plus what could be obtained in one sync window (the rate is
+        # bounded by in_flight / latency), may have been paid for without reaching the store.
+        bound = in_flight + math.ceil(in_flight / latency * sync_seconds)
+        assert billed_before - saved <= bound, (billed_before, saved)
+
+        _finish([task.start(in_flight=in_flight, sync_seconds=sync_seconds)])
+        assert emulator.stats.billed == billed_before + (30 - saved)
+    rows = task.rows()
+    assert all(r["status"] == "ok" for r in rows) and sum(r["attempts"] == 0 for r in rows) == saved
