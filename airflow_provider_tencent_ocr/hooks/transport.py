@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Literal
 
-from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError, TencentOcrError
 
 if TYPE_CHECKING:
     import requests
@@ -46,7 +46,7 @@ def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
     )
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(TencentOcrError):
     """The answer is larger than the caller accepts."""
 
 
