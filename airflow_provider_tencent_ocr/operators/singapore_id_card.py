@@ -125,7 +125,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     :param pii: ``plain``, ``mask`` or ``hash`` for id_number, ch_name, en_name, address and nric_code.
     :param pii_key_conn_id: connection whose password is the HMAC key for ``pii="hash"``.
     :param pii_key_variable: or an Airflow Variable holding that key.
-    :param cache: result cache location (default: ``<output>.ocr-cache.sqlite``); ``"none"`` disables it.
+    :param cache: result cache folder, local or object storage, safe to share between tasks (default:
+        ``<output>.ocr-cache/``); ``"none"`` disables it (templated).
     :param max_requests_per_second: ceiling of the pacing shared by all workers (API limit: 20 per
         account). Throttling answers lower the pace and it recovers slowly, so several tasks on one
         account share its limit fairly.
