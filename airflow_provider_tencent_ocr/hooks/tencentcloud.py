@@ -13,7 +13,6 @@ by which a ``ClientNetworkError`` carries the ``requests`` exception that caused
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -33,7 +32,13 @@ from airflow_provider_tencent_ocr.hooks.config import (
     parse_endpoint,
 )
 from airflow_provider_tencent_ocr.hooks.connection_guard import stored_key_conflict
-from airflow_provider_tencent_ocr.hooks.transport import BodyTooLarge, network_error, read_body
+from airflow_provider_tencent_ocr.hooks.transport import (
+    BodyTooLarge,
+    http_status_error,
+    network_error,
+    parse_answer,
+    read_body,
+)
 
 if TYPE_CHECKING:
     from tencentcloud.common.common_client import CommonClient
@@ -208,23 +213,30 @@ class TencentCloudHook(BaseHook):
     def call(self, action: str, params: dict[str, Any], *, max_response_bytes: int | None = None) -> dict[str, Any]:
         """Send one signed request and return its ``Response`` object, or raise TencentCloudAPIError.
 
-        Uses the client's ``_call`` (sign and send) rather than ``call_json`` so the HTTP status is
-        known (5xx is retryable, 4xx is not), an ``Error`` body is detected whatever its
-        Content-Type, and the body is read under a size cap (``max_response_bytes``, default 1 MiB)
-        and a deadline (``timeout`` after the answer starts).
+        The body is read under a size cap (``max_response_bytes``, default 1 MiB) and a deadline
+        (``timeout`` after the answer starts); an ``Error`` object is detected whatever the
+        Content-Type (the SDK looks only at ``application/json`` answers).
+        """
+        limit = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
+        return parse_answer(self._exchange(action, params, limit), self.config.host)
+
+    def _exchange(self, action: str, params: dict[str, Any], limit: int) -> bytes:
+        """Sign and send; the body of a 200 answer, or TencentCloudAPIError for anything else.
+
+        Uses the client's ``_call`` rather than ``call_json`` so the HTTP status is known (5xx is
+        retryable, 4xx is not) and the body is still unread (streamed), so it can be capped.
         """
         from requests import RequestException
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
         from urllib3.exceptions import HTTPError
 
         cfg = self.config
-        limit = max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
         http_response = None
         try:
             http_response = self.get_conn()._call(action, params)
-            status = http_response.status_code
-            if status == 200:
-                body = read_body(http_response, limit, time.monotonic() + cfg.timeout)
+            if http_response.status_code != 200:
+                raise http_status_error(http_response.status_code, cfg.host)
+            return read_body(http_response, limit, time.monotonic() + cfg.timeout)
         except TencentCloudSDKException as err:
             cause = err.__context__
             if err.get_code() == "ClientNetworkError" and isinstance(cause, Exception):
@@ -243,33 +255,6 @@ class TencentCloudHook(BaseHook):
         finally:
             if http_response is not None:
                 http_response.close()
-        if status != 200:
-            raise TencentCloudAPIError(
-                "ServerNetworkError",
-                f"HTTP {status} from {cfg.host}",
-                http_status=status,
-                kind=ErrorKind.RETRYABLE if status >= 500 or status == 429 else ErrorKind.PER_IMAGE,
-            )
-        try:
-            response = json.loads(body)["Response"]
-            if not isinstance(response, dict) or not isinstance(response.get("Error") or {}, dict):
-                raise TypeError("Response and Error must be objects")
-        except (ValueError, KeyError, TypeError):
-            raise TencentCloudAPIError(
-                "ServerNetworkError",
-                f"unreadable answer from {cfg.host}",
-                http_status=status,
-                kind=ErrorKind.RETRYABLE,
-            ) from None
-        error = response.get("Error")
-        if error:
-            request_id = response.get("RequestId")
-            raise TencentCloudAPIError(
-                str(error.get("Code") or "UnknownError"),
-                str(error.get("Message") or ""),
-                request_id if isinstance(request_id, str) else None,
-            )
-        return response
 
     def test_connection(self) -> tuple[bool, str]:
         """Prove the credentials and signature without billing anything.

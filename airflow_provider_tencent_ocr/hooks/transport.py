@@ -1,9 +1,10 @@
-"""Reading an answer off the wire: a size cap, a deadline, and what a network failure means for billing."""
+"""Reading an API 3.0 answer off the wire: a size cap, a deadline, its envelope, and what a network failure means."""
 
 from __future__ import annotations
 
+import json
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError, TencentOcrError
 
@@ -71,3 +72,34 @@ def read_body(response: requests.Response, limit: int, deadline: float) -> bytes
             raise ReadTimeout("the answer did not finish within the timeout")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def http_status_error(status: int, host: str) -> TencentCloudAPIError:
+    """A non-200 answer: 5xx and 429 may pass, any other status will not."""
+    return TencentCloudAPIError(
+        "ServerNetworkError",
+        f"HTTP {status} from {host}",
+        http_status=status,
+        kind=ErrorKind.RETRYABLE if status >= 500 or status == 429 else ErrorKind.PER_IMAGE,
+    )
+
+
+def parse_answer(body: bytes, host: str) -> dict[str, Any]:
+    """The ``Response`` object of an API 3.0 answer; its ``Error`` raised as TencentCloudAPIError."""
+    try:
+        response = json.loads(body)["Response"]
+        if not isinstance(response, dict) or not isinstance(response.get("Error") or {}, dict):
+            raise TypeError("Response and Error must be objects")
+    except (ValueError, KeyError, TypeError):
+        raise TencentCloudAPIError(
+            "ServerNetworkError", f"unreadable answer from {host}", http_status=200, kind=ErrorKind.RETRYABLE
+        ) from None
+    error = response.get("Error")
+    if error:
+        request_id = response.get("RequestId")
+        raise TencentCloudAPIError(
+            str(error.get("Code") or "UnknownError"),
+            str(error.get("Message") or ""),
+            request_id if isinstance(request_id, str) else None,
+        )
+    return response
