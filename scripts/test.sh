@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Set everything up (.venv, the project with its extras) and run the linters and the test suite.
+# Set everything up (.venv from the pinned resolution, the project with its extras) and run the
+# linters and the test suite; extra arguments go to pytest.
+# With CI=true (or TEST_OLDEST=1) the suite then runs again on the oldest supported Airflow, in
+# .venv-oldest installed from requirements/lock-oldest.txt, so the floor in pyproject.toml is proven.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== tests on $(.venv/bin/python -c 'import airflow; print("Airflow", airflow.__version__)')"
 .venv/bin/python -m pytest "$@"
+if [[ "${CI:-}" == "true" || "${TEST_OLDEST:-}" == "1" ]]; then
+  VENV=.venv-oldest LOCK=requirements/lock-oldest.txt bash "$ROOT/scripts/bootstrap.sh"
+  echo "== tests on $(.venv-oldest/bin/python -c 'import airflow; print("Airflow", airflow.__version__)') (oldest supported)"
+  .venv-oldest/bin/python -m pytest "$@"
+fi
