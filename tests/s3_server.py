@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-S3_CONN_ID = "ocr_test_s3"
-
 
 @dataclass(frozen=True)
 class S3Server:
@@ -56,8 +54,10 @@ def s3_server(bucket: str = "ocr-test") -> Iterator[S3Server]:
             "password": "testing",
             "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
         }
-        env = {f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": json.dumps(conn)}
-        s3 = S3Server(endpoint=endpoint, bucket=bucket, conn_id=S3_CONN_ID, env=env)
+        # One connection id per server: Airflow keeps a filesystem per connection for the process's life.
+        conn_id = f"ocr_test_s3_{port}"
+        env = {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)}
+        s3 = S3Server(endpoint=endpoint, bucket=bucket, conn_id=conn_id, env=env)
         s3.client().create_bucket(Bucket=bucket)
         yield s3
     finally:
