@@ -139,3 +139,23 @@ def test_environment_credentials_only_go_to_tencent_cloud(
     ok, message = _ui_test(password=None, endpoint=recorder.endpoint)
     assert not ok and "TENCENTCLOUD_SECRET_KEY" in message
     assert recorder.requests == 0
+
+
+def test_a_key_stored_under_another_connection_type_is_not_signed_either(
+    metadata_db: None, recorder: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form may re-type a stored connection (here an ``http`` one) as ``tencentcloud``: its key stays home."""
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    monkeypatch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == STORED).delete()
+        session.add(Connection(conn_id=STORED, conn_type="http", host="api.example", password=SECRET_KEY))
+    try:
+        ok, message = _ui_test(endpoint=recorder.endpoint)
+    finally:
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id == STORED).delete()
+    assert not ok and message.startswith("Refused")
+    assert recorder.requests == 0

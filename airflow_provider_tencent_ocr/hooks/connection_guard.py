@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow_provider_tencent_ocr.hooks.config import DEFAULT_REGION, TencentCloudConfig, parse_endpoint
 
@@ -36,17 +37,12 @@ def stored_key_conflict(
             f"connection test signs with it only for https://*.tencentcloudapi.com, not {config.scheme}://"
             f"{config.host}. Type the SecretId and SecretKey into the form to test this endpoint."
         )
-    homes: list[tuple[str, tuple[str, str, str]]] = []
-    for conn_id, password, extra in _stored_connections(own_conn_id, conn_type):
-        stored_secrets = [s.strip() for s in (password, extra.get("token")) if isinstance(s, str) and s.strip()]
-        ours = [config.secret_key] + ([config.token] if config.token else [])
-        if not any(hmac.compare_digest(a.encode(), b.encode()) for a in ours for b in stored_secrets):
+    ours = [config.secret_key] + ([config.token] if config.token else [])
+    homes: list[tuple[str, tuple[str, str, str] | None]] = []
+    for stored in _stored_connections(own_conn_id):
+        if not any(hmac.compare_digest(a.encode(), b.encode()) for a in ours for b in stored.secrets()):
             continue
-        try:
-            scheme, host = parse_endpoint(str(extra.get("endpoint") or default_endpoint))
-        except ValueError:
-            continue
-        homes.append((conn_id, (scheme, host.lower(), str(extra.get("region") or DEFAULT_REGION))))
+        homes.append((stored.conn_id, stored.destination(conn_type, default_endpoint)))
     if not homes or any(destination == config.destination for _, destination in homes):
         return None
     names = ", ".join(sorted({conn_id for conn_id, _ in homes}))
@@ -57,50 +53,73 @@ def stored_key_conflict(
     )
 
 
-def _stored_connections(own_conn_id: str, conn_type: str) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """``(conn_id, password, extra)`` of every listable stored connection of this type but our own.
+class _Stored(NamedTuple):
+    conn_id: str
+    conn_type: str | None
+    password: str | None
+    extra: dict[str, Any]
+
+    def secrets(self) -> list[str]:
+        """The password and every string extra: wherever a connection of any type may keep a key."""
+        values = [self.password, *self.extra.values()]
+        return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+    def destination(self, conn_type: str, default_endpoint: str) -> tuple[str, str, str] | None:
+        """Where this connection's key may be sent; None when it is not a connection of this type."""
+        if self.conn_type != conn_type:
+            return None
+        try:
+            scheme, host = parse_endpoint(str(self.extra.get("endpoint") or default_endpoint))
+        except ValueError:
+            return None
+        return scheme, host.lower(), str(self.extra.get("region") or DEFAULT_REGION)
+
+
+def _stored_connections(own_conn_id: str) -> list[_Stored]:
+    """Every listable stored connection, of any type (a form may re-type a stored connection), but our own.
 
     Our own id is skipped when it comes from an environment variable: that is where Airflow's
     connection test puts the merged, possibly hostile, connection it tests.
     """
-    found: dict[str, tuple[str, str | None, dict[str, Any]]] = {}
-    for conn_id, password, extra in _db_connections(conn_type):
-        found[conn_id] = (conn_id, password, extra)
+    found = {stored.conn_id: stored for stored in _db_connections()}
     prefix = "AIRFLOW_CONN_"
     for name, value in os.environ.items():
-        if not name.startswith(prefix) or name == prefix + own_conn_id.upper():
-            continue
-        parsed = _parse_env_connection(value, conn_type)
-        if parsed is not None:
-            conn_id = name.removeprefix(prefix).lower()
-            found[conn_id] = (conn_id, *parsed)
+        if name.startswith(prefix) and name != prefix + own_conn_id.upper():
+            stored = _parse_env_connection(name.removeprefix(prefix).lower(), value)
+            if stored is not None:
+                found[stored.conn_id] = stored
     return list(found.values())
 
 
-def _parse_env_connection(value: str, conn_type: str) -> tuple[str | None, dict[str, Any]] | None:
+def _parse_env_connection(conn_id: str, value: str) -> _Stored | None:
     from airflow.sdk import Connection
 
     try:
         conn = Connection.from_json(value) if value.lstrip().startswith("{") else Connection.from_uri(value)
+        return _Stored(conn_id, conn.conn_type, conn.password, conn.extra_dejson)
     except Exception:  # not ours to judge: Airflow reports a broken variable when it is used
         return None
-    if conn.conn_type != conn_type:
-        return None
-    return conn.password, conn.extra_dejson
 
 
-def _db_connections(conn_type: str) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """Connections of this type in the metadata database, where this process may read it (the api-server)."""
+def _db_connections() -> list[_Stored]:
+    """Connections in the metadata database, where this process may read it (the api-server)."""
     if os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "client":  # a task or worker: no database access
         return []
     try:
         from airflow.models.connection import Connection
         from airflow.utils.session import create_session
-        from sqlalchemy import select
 
         with create_session() as session:
-            rows = session.scalars(select(Connection).where(Connection.conn_type == conn_type)).all()
-            return [(row.conn_id, row.password, row.extra_dejson) for row in rows]
+            rows = session.query(Connection).all()
+            return [_Stored(row.conn_id, row.conn_type, row.password, _extra(row)) for row in rows]
     except Exception as err:  # no database here (a bare script, an unmigrated test home)
         log.debug("stored connections not listable from the database: %s", type(err).__name__)
         return []
+
+
+def _extra(row: Any) -> dict[str, Any]:
+    try:
+        extra = json.loads(row.extra or "{}")
+    except ValueError:
+        return {}
+    return extra if isinstance(extra, dict) else {}
