@@ -9,9 +9,12 @@ one read of one object.
 
 Durability: on a local path each result is on disk (atomic rename, owner-only 0600 files in 0700
 folders) before the row is written, so a SIGKILL loses only the calls in flight. On object
-storage a background thread uploads results as they arrive, concurrently; a result still waiting
-after ``sync_seconds`` (default 2 s) makes the workers wait for the upload, so a kill loses at most
-the calls in flight plus the last ``sync_seconds`` of results, whatever the batch size.
+storage a background thread uploads results as they arrive, all waiting ones at once; a result
+still waiting after ``sync_seconds`` (default 2 s) makes the workers wait for the upload, so a kill
+loses at most the calls in flight plus the results of the last ``sync_seconds`` (longer only when
+one upload round takes longer than that), whatever ``batch_rows`` is. A store that refuses uploads
+never stops the run: results are retried in the background and at ``close``, and those it never
+took are paid again by a later run.
 
 The cache holds raw OCR results, i.e. personal data: keep it where the output's readers cannot
 reach it (object storage gets the bucket's permissions, not 0600), and delete it when the run's
@@ -71,6 +74,7 @@ class ResultCache:
         self._pending: dict[str, tuple[bytes, float]] = {}
         self._cond = threading.Condition()
         self._closing = False
+        self._failing = False  # the last upload failed: the store is unreachable or refusing
         self._uploader: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -126,10 +130,10 @@ class ResultCache:
             self._pending[key] = (data, time.monotonic())
             self._start_uploader()
             self._cond.notify_all()
-            # Bounded loss: while a result has waited longer than sync_seconds, wait for the uploader
-            # (at most sync_seconds per put, so a store that is down slows the run but never stops it).
+            # Bounded loss: while a result has waited longer than sync_seconds, wait for the uploader (at
+            # most sync_seconds per put). Not while uploads fail: waiting would only slow the run down.
             give_up = time.monotonic() + self._sync_seconds
-            while (age := self._oldest_age()) is not None and age > self._sync_seconds:
+            while not self._failing and (age := self._oldest_age()) is not None and age > self._sync_seconds:
                 remaining = give_up - time.monotonic()
                 if remaining <= 0:
                     break
@@ -197,12 +201,15 @@ class ResultCache:
                 name = type(err).__name__
                 log.warning("could not upload %d results to the cache %s (%s); retrying", len(batch), self.uri, name)
                 with self._cond:
+                    self._failing = True
+                    self._cond.notify_all()
                     if self._closing:
                         return
                     self._cond.wait(backoff)
                 continue
             backoff = 0.0
             with self._cond:
+                self._failing = False
                 for key, value in batch.items():
                     if self._pending.get(key) is value:  # not replaced by a newer put meanwhile
                         del self._pending[key]
