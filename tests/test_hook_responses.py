@@ -128,3 +128,21 @@ def test_runner_writes_the_code_with_its_attempt(serve: Callable, tmp_path: Path
         "req-good",
     )
     assert server.requests == 1
+
+
+def test_body_that_is_not_the_gzip_it_claims_is_unreadable(serve: Callable) -> None:
+    def fake_gzip(handler: BaseHTTPRequestHandler) -> None:
+        body = b"this is not gzip at all" * 10
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    serve(fake_gzip)
+    error = _api_error()
+    assert (error.code, error.kind, error.message.startswith("unreadable")) == (
+        "ServerNetworkError",
+        ErrorKind.RETRYABLE,
+        True,
+    )

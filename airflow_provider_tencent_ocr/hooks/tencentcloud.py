@@ -228,7 +228,7 @@ class TencentCloudHook(BaseHook):
         """
         from requests import RequestException
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import DecodeError, HTTPError
 
         cfg = self.config
         http_response = None
@@ -242,6 +242,14 @@ class TencentCloudHook(BaseHook):
             if err.get_code() == "ClientNetworkError" and isinstance(cause, Exception):
                 raise network_error(cause, cfg.host) from None
             raise TencentCloudAPIError(err.get_code() or "ClientError", str(err.get_message())) from None
+        except DecodeError:  # a body that says gzip and is not: the service answered, unreadably
+            raise TencentCloudAPIError(
+                "ServerNetworkError",
+                f"unreadable answer from {cfg.host}",
+                http_status=200,
+                kind=ErrorKind.RETRYABLE,
+                may_have_been_billed=True,
+            ) from None
         except (RequestException, HTTPError) as err:  # raised while reading the body: the answer had started
             raise network_error(err, cfg.host) from None
         except BodyTooLarge:
