@@ -7,6 +7,10 @@ This follows botocore's ``adaptive`` retry mode: on a throttle the rate drops mu
 (slowly near the rate that was throttled, faster once past it). Independent clients that all do
 this converge on a fair share of the account's limit, with no coordinator.
 
+One throttle alone in a window is more likely jitter (a request delayed by a busy machine lands in
+the next one-second window) than a shared account: it only nudges the rate (``mild_beta``). A
+second throttle within the window turns that into the full decrease.
+
 Only throttling moves the rate. A server error or a dropped connection says nothing about the
 account's limit, so it never slows the pacing (the caller just does not report it here).
 
@@ -32,7 +36,8 @@ class AdaptiveRateLimiter:
         *,
         min_rate: float = 0.5,
         beta: float = 0.7,
-        scale: float = 0.4,
+        mild_beta: float = 0.95,
+        scale: float = 1.0,
         headroom: float = 0.97,
         window: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -43,13 +48,16 @@ class AdaptiveRateLimiter:
         self.min_rate = min(float(min_rate), self.max_rate)
         self.rate = self.max_rate
         self.beta = beta
+        self.mild_beta = mild_beta
         self.scale = scale
         self.window = window
         self._clock = clock
         self._lock = threading.Lock()
         self._next = clock()
         self._sent: collections.deque[float] = collections.deque()  # send slots in the last window
+        self._throttles: collections.deque[float] = collections.deque()  # throttle answers in the last window
         self._last_decrease: float | None = None
+        self._last_was_mild = False
         self._rate_at_decrease = self.max_rate  # CUBIC's W_max
         self._k = 0.0  # seconds from a decrease back to W_max
         self.throttled = 0  # throttle answers reported
@@ -87,23 +95,32 @@ class AdaptiveRateLimiter:
         """A call sent at ``sent_at`` was throttled; returns whether the rate was lowered.
 
         One decrease per episode: throttles of calls sent before the last decrease, or within one
-        window of it, are the same excess (the service's window still holds those calls).
+        window of it, are the same excess (the service's window still holds those calls), except
+        that throttles that go on after a mild decrease escalate it into a full one.
         """
         with self._lock:
             self.throttled += 1
             now = self._clock()
+            self._throttles.append(now)
+            while self._throttles and self._throttles[0] <= now - self.window:
+                self._throttles.popleft()
+            burst = len(self._throttles) >= 2
             last = self._last_decrease
             if last is not None and (sent_at < last or now - last < self.window):
-                return False
+                if not (burst and self._last_was_mild and sent_at >= last):
+                    return False
             self._trim(now)
             measured = len(self._sent) / self.window
+            current = self._current(now)
             # Decrease from what was really sent: a client sending below its pacing rate (few rows,
             # slow answers) must still give way.
-            base = max(self.min_rate, min(self._current(now), measured) if measured > 0 else self._current(now))
+            base = max(self.min_rate, min(current, measured) if burst and measured > 0 else current)
+            beta = self.beta if burst else self.mild_beta
             self._rate_at_decrease = base
-            self._k = (base * (1.0 - self.beta) / self.scale) ** (1.0 / 3.0)
+            self._k = (base * (1.0 - beta) / self.scale) ** (1.0 / 3.0)
             self._last_decrease = now
-            self.rate = max(self.min_rate, base * self.beta)
+            self._last_was_mild = not burst
+            self.rate = max(self.min_rate, base * beta)
             self._next = max(self._next, now + 1.0 / self.rate)
             self.decreases += 1
             return True

@@ -1,10 +1,11 @@
-"""Shared by the benchmarks: an emulator subprocess, generated images, and a runner call."""
+"""Shared by the benchmarks: an emulator subprocess, generated images, a runner call, an overloaded service."""
 
 from __future__ import annotations
 
 import json
 import os
 import struct
+import threading
 import time
 import urllib.request
 import zlib
@@ -51,22 +52,47 @@ def stats(endpoint: str) -> dict[str, Any]:
         return json.loads(answer.read())
 
 
-def use_emulator(endpoint: str) -> None:
-    os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = connection_json(endpoint, timeout=10)
+def use_emulator(endpoint: str, timeout: float | None = 10) -> None:
+    """Point the default connection at ``endpoint`` (``timeout=None``: the hook's default, 30 s)."""
+    os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = connection_json(endpoint, timeout=timeout)
+
+
+class OneAtATime:
+    """An overloaded service for ``EmulatorServer(recogniser=...)``: one recognition at a time.
+
+    Each takes ``seconds``; the others queue without bound, and each is recognised (and billed by
+    the emulator) when its turn comes, even if its client has long given up.
+    """
+
+    name = "one-at-a-time"
+
+    def __init__(self, inner: Any, seconds: float) -> None:
+        self.inner = inner
+        self.seconds = seconds
+        self._lock = threading.Lock()
+
+    def recognise(self, image: bytes, *, return_head_image: bool) -> Any:
+        with self._lock:
+            time.sleep(self.seconds)
+            return self.inner.recognise(image, return_head_image=return_head_image)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def run_ocr(manifest: Path, output: Path, cache: Path | None, **options: Any) -> tuple[Any, float]:
-    """One runner pass; returns its summary and wall seconds."""
+    """One runner pass; returns its summary and wall seconds (from opening the manifest to the commit)."""
     from airflow_provider_tencent_ocr.cache import ResultCache
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
     from airflow_provider_tencent_ocr.manifest import open_manifest
     from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
     from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
 
+    started = time.monotonic()
     opened = open_manifest(str(manifest), id_column="record_id")
     result_cache = ResultCache(str(cache)) if cache else None
-    runner = OcrRunner(TencentOcrHook(), RunOptions(**options), cache=result_cache)
-    started = time.monotonic()
+    hook = TencentOcrHook(timeout=options.get("timeout"))
+    runner = OcrRunner(hook, RunOptions(**options), cache=result_cache)
     try:
         with ParquetOutputWriter(str(output), output_schema(opened.carry_fields)) as writer:
             summary = runner.run(opened, writer, output=str(output))

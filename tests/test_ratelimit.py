@@ -42,18 +42,28 @@ def test_pacing_starts_at_the_ceiling_with_headroom():
     assert limiter.rate == limiter.max_rate == pytest.approx(19.4)
 
 
-def test_a_throttle_cuts_the_rate_from_what_was_really_sent_and_once_per_episode():
+def test_a_lone_throttle_only_nudges_the_rate():
+    """One throttle in a window is likely jitter on a busy machine, not a shared account."""
+    clock = Clock()
+    limiter = AdaptiveRateLimiter(20, clock=clock)
+    slot = sent(limiter, clock, 20, per_second=19.4)
+    assert limiter.on_throttled(slot) is True
+    assert limiter.rate == pytest.approx(0.95 * 19.4)
+
+
+def test_throttles_that_go_on_cut_the_rate_from_what_was_really_sent_once_per_episode():
     clock = Clock()
     limiter = AdaptiveRateLimiter(20, clock=clock)
     slot = sent(limiter, clock, 10, per_second=10)  # a task that only manages 10/s
-    assert limiter.on_throttled(slot) is True
+    assert limiter.on_throttled(slot) is True  # a nudge
+    assert limiter.on_throttled(slot) is False  # sent before that decrease: the same excess
+    assert limiter.on_throttled(clock.now) is True  # sent after it, and still throttled: the full cut
     assert limiter.rate == pytest.approx(0.7 * 10, rel=0.15)  # from the measured 10/s, not from 19.4
     lowered = limiter.rate
-    # More throttles of the same excess (sent before the decrease, or within the window) change nothing.
-    assert limiter.on_throttled(slot) is False
+    # More throttles within the window of the full cut change nothing.
     clock.now += 0.5
     assert limiter.on_throttled(clock.now) is False
-    assert limiter.rate == lowered and limiter.decreases == 1 and limiter.throttled == 3
+    assert limiter.rate == lowered and limiter.decreases == 2 and limiter.throttled == 4
 
 
 def test_the_rate_recovers_slowly_along_a_cubic_curve_up_to_the_ceiling():
@@ -61,7 +71,9 @@ def test_the_rate_recovers_slowly_along_a_cubic_curve_up_to_the_ceiling():
     limiter = AdaptiveRateLimiter(20, clock=clock)
     slot = sent(limiter, clock, 20, per_second=19.4)
     limiter.on_throttled(slot)
+    limiter.on_throttled(clock.now)  # sent after the nudge and still throttled: the full cut
     low = limiter.rate
+    assert low == pytest.approx(0.7 * 19.4, rel=0.1)
     k = limiter._k
     rates = []
     for _ in range(12):
@@ -84,8 +96,9 @@ def test_two_clients_throttled_together_end_closer_to_equal_shares():
     for _ in range(4):
         slot_big = sent(big, clock, int(big_rate), per_second=big_rate * 2)
         slot_small = sent(small, clock, max(1, int(small_rate)), per_second=small_rate * 2)
-        big.on_throttled(slot_big)
-        small.on_throttled(slot_small)
+        for limiter, slot in ((big, slot_big), (small, slot_small)):
+            limiter.on_throttled(slot)
+            limiter.on_throttled(clock.now)
         clock.now += big._k  # both recover to their own W_max
         big._recover(clock.now)
         small._recover(clock.now)
