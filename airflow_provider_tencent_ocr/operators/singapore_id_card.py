@@ -246,6 +246,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_tencent_ocr.cache import ResultCache, default_cache_uri
         from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+        from airflow_provider_tencent_ocr.lineage import RunLineage
         from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
         from airflow_provider_tencent_ocr.pii import PiiProtector
         from airflow_provider_tencent_ocr.postprocess import build_row_transform, default_photo_dir
@@ -254,6 +255,10 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         manifest = self._shard(self._open_manifest())
         self._refuse_overwriting_inputs()
         schema = output_schema(manifest.carry_fields)
+        # Lineage: a sharded task reports the dataset folder it is a part of, not its part file.
+        dataset = posixpath.dirname(self.output_uri) if self.shard_count is not None else self.output_uri
+        self._lineage = RunLineage(manifest=self.manifest, output=dataset, schema=schema)
+        manifest = self._lineage.watch(manifest)
         transform = build_row_transform(
             protector=PiiProtector(self.pii, self._hmac_key()),
             photo_output=self.photo_output,  # type: ignore[arg-type]
@@ -301,6 +306,17 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         runner.check_error_rate(summary)
         return result
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (``openlineage`` extra): the manifest and the images' folders in, the Parquet out.
+
+        Called by the OpenLineage listener after ``execute``; the output dataset carries the column
+        schema that was written. Locations only: no row values, image folders rather than file names.
+        """
+        from airflow_provider_tencent_ocr.lineage import RunLineage
+
+        lineage = getattr(self, "_lineage", None) or RunLineage(manifest=self.manifest, output=self.output_uri)
+        return lineage.operator_lineage()
+
     def _refuse_overwriting_inputs(self) -> None:
         """Before any call: the output must not replace the manifest, nor the cache either of them."""
         cache = None if self.cache is not None and str(self.cache).strip().lower() == "none" else self.cache
@@ -342,7 +358,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         )
 
     def _shard(self, manifest: Manifest) -> Manifest:
-        """This task's slice when sharded: output becomes its part file, the cache a per-part file."""
+        """This task's slice when sharded: output becomes its part file; the default cache is shared by all parts."""
         if self.shard_count is None:
             return manifest
         from airflow_provider_tencent_ocr.shards import ShardManifest, parse_shard, part_uri, shard_cache_uri
@@ -351,7 +367,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         folder = self.output_uri
         self.output_uri = part_uri(folder, index, count)
         if self.cache is None:
-            self.cache = shard_cache_uri(folder, index, count)
+            self.cache = shard_cache_uri(folder)
         shard = ShardManifest(manifest, index, count)
         self.log.info("Shard %d of %d: manifest rows %d to %d", index, count, shard.start, shard.stop - 1)
         return shard
