@@ -73,9 +73,15 @@ def part_uri(folder: str, index: int, count: int) -> str:
     return posixpath.join(_folder(folder), part_name(index, count))
 
 
-def shard_cache_uri(folder: str, index: int, count: int) -> str:
-    """Default result cache of a shard: under ``_ocr-cache/``, which dataset readers skip (leading ``_``)."""
-    return posixpath.join(_folder(folder), "_ocr-cache", f"part-{index:05d}-of-{count:05d}.sqlite")
+def shard_cache_uri(folder: str) -> str:
+    """Default result cache of every shard of ``folder``: one shared cache beside the folder, not in it.
+
+    The cache is safe for concurrent writers, so all parts share it (an image in two slices is paid
+    once), and the dataset's glob never meets its files (raw results, i.e. personal data).
+    """
+    from airflow_provider_tencent_ocr.cache import default_cache_uri
+
+    return default_cache_uri(_folder(folder))
 
 
 class ShardManifest(Manifest):

@@ -22,7 +22,7 @@ PARQUET_PATH = f"{OUTPUT_DIR}/singapore_id_cards.parquet"
 OCR_ASSET = Asset("file://" + posixpath.abspath(PARQUET_PATH))
 # The sharded producer's dataset folder (its part files read as one table).
 SHARDED_PATH = f"{OUTPUT_DIR}/singapore_id_cards_sharded/"
-SHARDED_ASSET = Asset("file://" + posixpath.abspath(SHARDED_PATH) + "/")
+SHARDED_ASSET = Asset("file://" + posixpath.abspath(SHARDED_PATH))  # named by its URI, as output_asset() does
 
 
 def _parquet_from_events(triggering_asset_events: Any) -> str | None:
