@@ -238,10 +238,12 @@ class TencentCloudHook(BaseHook):
                 raise http_status_error(http_response.status_code, cfg.host)
             return read_body(http_response, limit, time.monotonic() + cfg.timeout)
         except TencentCloudSDKException as err:
-            cause = err.__context__
-            if err.get_code() == "ClientNetworkError" and isinstance(cause, Exception):
+            cause, code = err.__context__, err.get_code() or "ClientError"
+            if code == "ClientNetworkError" and isinstance(cause, Exception):
                 raise network_error(cause, cfg.host) from None
-            raise TencentCloudAPIError(err.get_code() or "ClientError", str(err.get_message())) from None
+            # Without its cause nothing tells a connect failure from a lost answer: assume the worst.
+            billed = code == "ClientNetworkError"
+            raise TencentCloudAPIError(code, str(err.get_message()), may_have_been_billed=billed) from None
         except DecodeError:  # a body that says gzip and is not: the service answered, unreadably
             raise TencentCloudAPIError(
                 "ServerNetworkError",
