@@ -110,21 +110,21 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     """Run ``RecognizeSingaporeIDCardOCR`` over every row of a manifest and write Parquet.
 
     :param manifest: path or URI of a CSV, Parquet or JSON Lines manifest (templated).
-    :param images: instead of ``manifest``, a list of image URIs (e.g. from XCom; templated).
+    :param images: instead of ``manifest``, a list of image URIs, e.g. from XCom (templated).
     :param output: path or URI of the Parquet file to write, replaced atomically (templated).
-    :param manifest_format: ``csv``, ``parquet`` or ``jsonl`` when the extension does not say.
-    :param image_column: manifest column holding image URIs.
-    :param id_column: manifest column used as ``record_id`` (default: the row number).
-    :param carry_columns: manifest columns copied into the output after the OCR columns.
-    :param tencentcloud_conn_id: the ``tencentcloud`` connection.
-    :param storage_conn_id: connection for object storage manifests, images and outputs.
+    :param manifest_format: ``csv``, ``parquet`` or ``jsonl`` when the extension does not say (templated).
+    :param image_column: manifest column holding image URIs (templated).
+    :param id_column: manifest column used as ``record_id``, by default the row number (templated).
+    :param carry_columns: manifest columns copied into the output after the OCR columns (templated).
+    :param tencentcloud_conn_id: the ``tencentcloud`` connection (templated).
+    :param storage_conn_id: connection for object storage manifests, images and outputs (templated).
     :param send_as: ``base64`` (read the bytes and send them) or ``url`` (pass http(s) URIs as ImageUrl).
     :param photo_output: ``none`` (default; the portrait is not even requested), ``inline`` (binary
         ``photo`` column) or ``files`` (one file per portrait under ``photo_dir``, path in ``photo_path``).
-    :param photo_dir: where ``photo_output="files"`` writes (default: ``photos/`` beside the output).
+    :param photo_dir: where ``photo_output="files"`` writes, by default ``photos/`` beside the output (templated).
     :param pii: ``plain``, ``mask`` or ``hash`` for id_number, ch_name, en_name, address and nric_code.
-    :param pii_key_conn_id: connection whose password is the HMAC key for ``pii="hash"``.
-    :param pii_key_variable: or an Airflow Variable holding that key.
+    :param pii_key_conn_id: connection whose password is the HMAC key for ``pii="hash"`` (templated).
+    :param pii_key_variable: or an Airflow Variable holding that key (templated).
     :param cache: result cache folder, local or object storage, safe to share between tasks (default:
         ``<output>.ocr-cache/``); ``"none"`` disables it (templated).
     :param max_requests_per_second: ceiling of the pacing shared by all workers (API limit: 20 per
@@ -141,11 +141,12 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         (default 6 hours): a row still throttled then becomes an error row. None waits without limit.
     :param max_error_rate: fail the task (after writing the output) above this share of error rows.
     :param batch_rows: manifest rows read and written per batch (bounds memory).
-    :param shard_index: with ``shard_count``, process only this contiguous slice of the manifest
-        (0-based; templated; usually ``.expand(shard_index=range(shard_count))``).
+    :param progress_interval: seconds between progress lines (counts, rate, ETA) in the task log.
+    :param shard_index: with ``shard_count``, process only this contiguous slice of the manifest,
+        0-based; usually ``.expand(shard_index=range(shard_count))`` (templated).
     :param shard_count: split the manifest into this many slices; ``output`` is then the dataset folder,
         this task writes ``<output>/part-<index>-of-<count>.parquet`` and emits no Asset event itself
-        (see ``airflow_provider_tencent_ocr.shards.check_parts``; templated).
+        (see ``airflow_provider_tencent_ocr.shards.check_parts``) (templated).
     """
 
     template_fields: Sequence[str] = (

@@ -1,0 +1,72 @@
+"""Airflow provider conventions of the operator: template fields, their docs, lineage.
+
+Airflow renders every name in ``template_fields`` with ``getattr``/``setattr``: a name that is not an
+attribute set by ``__init__`` fails only when a DAG runs (or silently templates a class property).
+Users learn which arguments take Jinja from the ``(templated)`` marks in the docstring.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator as Op
+
+# Arguments stored under another attribute name (BaseOperator.output is the task's XComArg).
+STORED_AS = {"output": "output_uri"}
+
+
+def _params() -> dict[str, str]:
+    """``:param name: text`` blocks of the class docstring, continuation lines joined."""
+    doc = inspect.getdoc(Op) or ""
+    blocks = re.split(r"\n(?=:param )", doc[doc.index(":param ") :])
+    return {m.group(1): " ".join(m.group(2).split()) for b in blocks if (m := re.match(r":param (\w+):(.*)", b, re.S))}
+
+
+def test_every_template_field_is_an_attribute_set_by_init():
+    op = Op(task_id="ocr", manifest="/m.csv", output="/out/cards.parquet", shard_index=0, shard_count=2)
+    for name in Op.template_fields:
+        assert name in vars(op), f"template field {name!r} is not an attribute of the operator"
+    assert len(set(Op.template_fields)) == len(Op.template_fields)
+
+
+def test_template_fields_are_exactly_the_arguments_marked_templated():
+    marked = {STORED_AS.get(name, name) for name, text in _params().items() if "(templated)" in text}
+    assert marked == set(Op.template_fields)
+
+
+def test_every_argument_is_documented_and_every_documented_name_is_an_argument():
+    arguments = set(inspect.signature(Op.__init__).parameters) - {"self", "kwargs"}
+    assert set(_params()) == arguments
+
+
+def test_rendering_fills_every_templated_argument():
+    op = Op(
+        task_id="ocr",
+        manifest="/in/{{ ds }}/m.csv",
+        output="/out/{{ ds }}/cards.parquet",
+        image_column="{{ params.column }}",
+        tencentcloud_conn_id="ocr_{{ ds_nodash }}",
+        cache="/cache/{{ ds }}",
+        shard_index="{{ params.index }}",
+        shard_count="{{ params.count }}",
+    )
+    op.render_template_fields(
+        {"ds": "2024-05-06", "ds_nodash": "20240506", "params": {"column": "uri", "index": 1, "count": 2}}
+    )
+    assert (op.manifest, op.output_uri, op.cache) == (
+        "/in/2024-05-06/m.csv",
+        "/out/2024-05-06/cards.parquet",
+        "/cache/2024-05-06",
+    )
+    assert (op.image_column, op.tencentcloud_conn_id, op.shard_index, op.shard_count) == (
+        "uri",
+        "ocr_20240506",
+        "1",
+        "2",
+    )
+
+
+def test_lineage_method_is_the_one_the_openlineage_listener_calls():
+    assert callable(getattr(Op, "get_openlineage_facets_on_complete", None))
+    assert list(inspect.signature(Op.get_openlineage_facets_on_complete).parameters) == ["self", "task_instance"]
