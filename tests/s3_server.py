@@ -7,6 +7,7 @@ Amazon provider -> s3fs -> HTTP), only the endpoint is local. Always stopped, al
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ def s3_server(bucket: str = "ocr-test") -> Iterator[S3Server]:
     """Start moto on 127.0.0.1 (a free port), create ``bucket``; the connection goes in ``env``."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log, one line per S3 call
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
