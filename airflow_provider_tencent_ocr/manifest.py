@@ -10,7 +10,6 @@ second pass streams the rows. Memory stays bounded by ``batch_rows`` whatever th
 from __future__ import annotations
 
 import collections
-import csv
 import gzip
 import itertools
 import json
@@ -27,9 +26,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from airflow_provider_tencent_ocr.manifest_text import MAX_LINE_BYTES, TextError, capped_lines, check_csv_quoting
 from airflow_provider_tencent_ocr.uris import NotARegularFile, local_path, open_local, path_part, storage_install_hint
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "Manifest",
     "ManifestError",
     "ManifestRow",
@@ -54,9 +55,6 @@ _CSV_TRUE = ("1", "True", "TRUE", "true")
 _CSV_FALSE = ("0", "False", "FALSE", "false")
 _CSV_CANDIDATES: tuple[pa.DataType, ...] = (pa.int64(), pa.float64(), pa.bool_(), pa.date32())
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-# The longest line read from a CSV or JSON Lines manifest: a file without newlines (a link to
-# /dev/zero, a binary file) fails with a clear message instead of growing memory without bound.
-MAX_LINE_BYTES = 1 << 20
 # Errors of a damaged file (truncated or fake gzip, bad bytes) that are reported as ManifestError.
 _READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
 
@@ -273,23 +271,38 @@ def _image_uri(value: Any) -> str | None:
 
 
 class _FileManifest(Manifest):
-    """A manifest read from a file: where it is and which of its columns matter."""
+    """A manifest read from a file: where it is, which of its columns matter, validated when opened.
 
-    def _locate(
+    Subclasses implement :meth:`_scan` (check the file, count its rows, return each carried
+    column's type); the constructor calls it once, so every subclass opens the same way.
+    """
+
+    def __init__(
         self,
         location: _Location,
         image_column: str,
         id_column: str | None,
         carry_columns: Sequence[str],
+        batch_rows: int,
         *,
         gzipped: bool = False,
     ) -> None:
-        """Set before the file is scanned (the base ``__init__`` runs once the types are known)."""
         self._location = location
         self._gzipped = gzipped
         self.image_column = image_column
         self.id_column = id_column
         self.carry_columns = list(carry_columns)
+        self._needed = _needed_columns(image_column, id_column, carry_columns)
+        self._num_rows = 0
+        types = self._scan()
+        super().__init__(location.source, [pa.field(c, types[c]) for c in self.carry_columns], batch_rows)
+
+    def _scan(self) -> dict[str, pa.DataType]:
+        """Validate the file, set ``_num_rows``, and return the carried columns' types."""
+        raise NotImplementedError
+
+    def count_rows(self) -> int:
+        return self._num_rows
 
 
 class _ArrowManifest(_FileManifest):
@@ -316,25 +329,19 @@ class _ArrowManifest(_FileManifest):
 
 
 class _CsvManifest(_ArrowManifest):
-    format = "csv"
+    """CSV through pyarrow's streaming reader; the raw text is checked first (see ``manifest_text``).
 
-    def __init__(
-        self,
-        location: _Location,
-        gzipped: bool,
-        image_column: str,
-        id_column: str | None,
-        carry_columns: Sequence[str],
-        batch_rows: int,
-    ) -> None:
-        self._locate(location, image_column, id_column, carry_columns, gzipped=gzipped)
-        self._needed = _needed_columns(image_column, id_column, carry_columns)
-        self._text_columns = {image_column, *([id_column] if id_column else [])}
-        self._include: list[str] = []  # all columns until the header has been checked
-        carry_types, self._num_rows = self._scan()
-        super().__init__(location.source, [pa.field(c, carry_types[c]) for c in self.carry_columns], batch_rows)
-        self._column_types = {c: pa.string() for c in self._text_columns}
-        self._column_types.update({f.name: f.type for f in self.carry_fields if f.name not in self._text_columns})
+    Carried columns' types are inferred here over the whole file, not by pyarrow: its streaming
+    reader infers from the first block only and would fail half-way through a run on a later row,
+    and it would turn codes such as ``007`` into numbers.
+    """
+
+    format = "csv"
+    _include: tuple[str, ...] = ()  # every column until the header has been checked
+
+    @property
+    def _text_columns(self) -> set[str]:
+        return {self.image_column, *([self.id_column] if self.id_column else [])}
 
     @contextmanager
     def _reader(
@@ -350,7 +357,7 @@ class _CsvManifest(_ArrowManifest):
                     read_options=pa_csv.ReadOptions(block_size=_CSV_BLOCK_SIZE),
                     convert_options=pa_csv.ConvertOptions(
                         column_types=column_types,
-                        include_columns=self._include,
+                        include_columns=list(self._include),
                         include_missing_columns=False,
                         strings_can_be_null=strings_can_be_null,
                     ),
@@ -381,7 +388,7 @@ class _CsvManifest(_ArrowManifest):
         try:
             with self._location.open_binary() as raw:
                 binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if self._gzipped else raw
-                lines = _capped_lines(binary, source)
+                lines = capped_lines(binary)
                 first = next(lines, b"")
                 try:
                     first.decode("utf-8-sig")
@@ -390,16 +397,18 @@ class _CsvManifest(_ArrowManifest):
                         f"manifest {source!r}: the header line is not UTF-8 (byte {exc.start + 1} cannot be "
                         "decoded; Latin-1 or Windows-1252?): save the file as UTF-8"
                     ) from exc
-                _check_csv_quoting(itertools.chain([first], lines), source)
+                check_csv_quoting(itertools.chain([first], lines))
         except ManifestError:
             raise
+        except TextError as exc:
+            raise ManifestError(f"manifest {source!r}: {exc}") from None
         except _READ_ERRORS as exc:  # a truncated gzip stream, a plain file named .gz, a read error
             raise ManifestError(
                 f"manifest {source!r} is not readable as {kind} ({type(exc).__name__}: {_sanitise(str(exc))}). "
                 "Fix the file, or drop the .gz suffix if it is not compressed"
             ) from None  # gzip and pyarrow errors may quote file bytes
 
-    def _scan(self) -> tuple[dict[str, pa.DataType], int]:
+    def _scan(self) -> dict[str, pa.DataType]:
         """Validate the whole file, count its rows, infer each carried column's type over all rows."""
         self._check_text()
         try:
@@ -408,7 +417,7 @@ class _CsvManifest(_ArrowManifest):
             raise self._corrupt(exc) from None
         _check_columns(self.source_name, names, self.image_column, self.id_column, self.carry_columns)
         _check_unique(self.source_name, names, self._needed)
-        self._include = self._needed
+        self._include = tuple(self._needed)
         inferred = [c for c in self.carry_columns if c not in self._text_columns]
         ruled_out: dict[str, set[int]] = {c: set() for c in inferred}
         seen_value = dict.fromkeys(inferred, False)
@@ -438,13 +447,16 @@ class _CsvManifest(_ArrowManifest):
                     if k not in ruled_out[column]:
                         result[column] = candidate
                         break
-        return result, num_rows
+        self._num_rows = num_rows
+        return result
 
     def iter_batches(self) -> Iterator[list[ManifestRow]]:
         # pyarrow yields blocks of many rows; only ``batch_rows`` of them become Python objects at a time.
         pending: list[ManifestRow] = []
         start = 0
-        with self._reader(self._column_types, strings_can_be_null=False) as reader:
+        column_types = {c: pa.string() for c in self._text_columns}
+        column_types.update({f.name: f.type for f in self.carry_fields if f.name not in self._text_columns})
+        with self._reader(column_types, strings_can_be_null=False) as reader:
             while True:
                 try:
                     batch = reader.read_next_batch()
@@ -463,87 +475,6 @@ class _CsvManifest(_ArrowManifest):
                 start += batch.num_rows
         if pending:
             yield pending
-
-    def count_rows(self) -> int:
-        return self._num_rows
-
-
-# The rest of a quoted CSV value from the current position: anything but a quote, or a doubled quote.
-_QUOTED_TEXT = re.compile(rb'[^"]*(?:""[^"]*)*')
-
-
-def _check_csv_quoting(lines: Iterator[bytes], source: str) -> None:
-    """Refuse a CSV whose quoting swallows lines, naming the line where the quote opened.
-
-    pyarrow, like any CSV reader, folds every line after an unclosed quote into one value, so a
-    stray quote silently loses rows. A quoted value may span lines (an address); it is refused
-    when a line inside it looks like a row of its own (as many delimiters as the header) or when
-    the quote never closes. The rules are pyarrow's: a quote opens a value only at its start,
-    a doubled quote inside is a literal quote.
-    """
-    columns = 0
-    in_quote = False
-    opened_at = 0
-    swallowed = 0  # lines inside the open quote that look like rows
-    line_no = 0
-    for line_no, line in enumerate(lines, start=1):
-        if line_no == 1:
-            text = line.decode("utf-8-sig", errors="replace")
-            columns = len(next(csv.reader([text]), [])) or 1
-        pos = 0
-        if in_quote:
-            end = _QUOTED_TEXT.match(line).end()
-            if line.count(b",", 0, end) >= columns - 1:
-                swallowed += 1
-            if end >= len(line):
-                continue  # still inside the quoted value
-            if swallowed:
-                raise ManifestError(
-                    f"manifest {source!r}: the quote opened on line {opened_at} closes only on line {line_no}, so "
-                    f"the {swallowed} line(s) in between that look like rows would be read as part of one value "
-                    "and lost. Fix the quoting on that line (remove the stray quote, or double a quote inside a "
-                    "quoted value)"
-                )
-            in_quote = False
-            pos = end + 1
-            comma = line.find(b",", pos)
-            if comma < 0:
-                continue
-            pos = comma + 1
-        elif b'"' not in line:
-            continue
-        while pos < len(line):  # at the start of a value
-            if line[pos] == 0x22:  # a quoted value
-                end = _QUOTED_TEXT.match(line, pos + 1).end()
-                if end >= len(line):
-                    in_quote, opened_at, swallowed = True, line_no, 0
-                    break
-                pos = end + 1
-            comma = line.find(b",", pos)
-            if comma < 0:
-                break
-            pos = comma + 1
-    if in_quote:
-        raise ManifestError(
-            f"manifest {source!r}: the quote opened on line {opened_at} is never closed, so every line after it "
-            f"(through line {line_no}) would be read as part of one value and lost. Fix the quoting on that line"
-        )
-
-
-def _capped_lines(binary: IO[bytes], source: str) -> Iterator[bytes]:
-    """The file's lines (with their ``\\n``), refusing one longer than :data:`MAX_LINE_BYTES`."""
-    line_no = 0
-    while True:
-        line = binary.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return
-        line_no += 1
-        if len(line) > MAX_LINE_BYTES:
-            raise ManifestError(
-                f"manifest {source!r}: line {line_no} is longer than {MAX_LINE_BYTES} bytes (no line break "
-                "found): is this really a CSV or JSON Lines file? Fix the file or pass the right manifest_format"
-            )
-        yield line
 
 
 def _csv_values_fit(values: pa.Array, candidate: pa.DataType) -> bool:
@@ -568,23 +499,14 @@ def _csv_values_fit(values: pa.Array, candidate: pa.DataType) -> bool:
 class _ParquetManifest(_ArrowManifest):
     format = "parquet"
 
-    def __init__(
-        self,
-        location: _Location,
-        image_column: str,
-        id_column: str | None,
-        carry_columns: Sequence[str],
-        batch_rows: int,
-    ) -> None:
-        self._locate(location, image_column, id_column, carry_columns)
-        self._needed = _needed_columns(image_column, id_column, carry_columns)
+    def _scan(self) -> dict[str, pa.DataType]:
+        source = self._location.source
         with self._open() as pf:
             schema = pf.schema_arrow
             self._num_rows = pf.metadata.num_rows
-        _check_columns(location.source, schema.names, image_column, id_column, carry_columns)
-        _check_unique(location.source, schema.names, self._needed)
-        fields = [schema.field(c) for c in self.carry_columns]
-        super().__init__(location.source, [pa.field(f.name, f.type, nullable=True) for f in fields], batch_rows)
+        _check_columns(source, schema.names, self.image_column, self.id_column, self.carry_columns)
+        _check_unique(source, schema.names, self._needed)
+        return {c: schema.field(c).type for c in self.carry_columns}
 
     @contextmanager
     def _open(self) -> Iterator[pq.ParquetFile]:
@@ -611,9 +533,6 @@ class _ParquetManifest(_ArrowManifest):
                     f"manifest {self._location.source!r} is not readable as Parquet at row {start}: "
                     f"{_sanitise(str(exc))}"
                 ) from None
-
-    def count_rows(self) -> int:
-        return self._num_rows
 
 
 # --------------------------------------------------------------------------------------------------
@@ -660,16 +579,7 @@ def _coerce(value: Any, typ: pa.DataType) -> Any:
 class _JsonlManifest(_FileManifest):
     format = "jsonl"
 
-    def __init__(
-        self,
-        location: _Location,
-        gzipped: bool,
-        image_column: str,
-        id_column: str | None,
-        carry_columns: Sequence[str],
-        batch_rows: int,
-    ) -> None:
-        self._locate(location, image_column, id_column, carry_columns, gzipped=gzipped)
+    def _scan(self) -> dict[str, pa.DataType]:
         kinds: dict[str, set[str]] = {c: set() for c in self.carry_columns}
         found: dict[str, None] = {}
         num_rows = 0
@@ -684,10 +594,9 @@ class _JsonlManifest(_FileManifest):
                     kinds[column].add(kind)
         if num_rows:
             # Keys may vary from line to line: a column counts as present if any line has it.
-            _check_columns(location.source, list(found), image_column, id_column, carry_columns)
+            _check_columns(self._location.source, list(found), self.image_column, self.id_column, self.carry_columns)
         self._num_rows = num_rows
-        super().__init__(location.source, [pa.field(c, _merge_kinds(kinds[c])) for c in self.carry_columns], batch_rows)
-        self._carry_types = {f.name: f.type for f in self.carry_fields}
+        return {c: _merge_kinds(kinds[c]) for c in self.carry_columns}
 
     def _objects(self) -> Iterator[dict[str, Any]]:
         source = self._location.source
@@ -695,7 +604,7 @@ class _JsonlManifest(_FileManifest):
             binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if self._gzipped else raw
             line_no = 0
             try:
-                for line_no, raw_line in enumerate(_capped_lines(binary, source), start=1):  # noqa: B007
+                for line_no, raw_line in enumerate(capped_lines(binary), start=1):  # noqa: B007
                     try:
                         stripped = raw_line.decode("utf-8-sig" if line_no == 1 else "utf-8").strip()
                     except UnicodeDecodeError as exc:
@@ -723,6 +632,8 @@ class _JsonlManifest(_FileManifest):
                             "object: JSON Lines manifests need one object per line"
                         )
                     yield obj
+            except TextError as exc:
+                raise ManifestError(f"manifest {source!r}: {exc}") from None
             except _READ_ERRORS as exc:
                 raise ManifestError(
                     f"manifest {source!r} is not readable as JSON Lines{' (gzip)' if self._gzipped else ''} "
@@ -731,6 +642,7 @@ class _JsonlManifest(_FileManifest):
                 ) from None
 
     def iter_batches(self) -> Iterator[list[ManifestRow]]:
+        carry_types = {f.name: f.type for f in self.carry_fields}
         batch: list[ManifestRow] = []
         for index, obj in enumerate(self._objects()):
             batch.append(
@@ -738,7 +650,7 @@ class _JsonlManifest(_FileManifest):
                     index=index,
                     record_id=_record_id(obj.get(self.id_column) if self.id_column else None, index, self.id_column),
                     image_uri=_image_uri(obj.get(self.image_column)),
-                    carried={c: _coerce(obj.get(c), t) for c, t in self._carry_types.items()},
+                    carried={c: _coerce(obj.get(c), t) for c, t in carry_types.items()},
                 )
             )
             if len(batch) >= self.batch_rows:
@@ -746,9 +658,6 @@ class _JsonlManifest(_FileManifest):
                 batch = []
         if batch:
             yield batch
-
-    def count_rows(self) -> int:
-        return self._num_rows
 
 
 # --------------------------------------------------------------------------------------------------
@@ -799,16 +708,17 @@ def open_manifest(
     fmt, gzipped = _detect_format(source, manifest_format)
     location = _Location(source, storage_conn_id)
     location.check_exists()
+    columns = (image_column, id_column, carry_columns, batch_rows)
     if fmt == "csv":
-        return _CsvManifest(location, gzipped, image_column, id_column, carry_columns, batch_rows)
+        return _CsvManifest(location, *columns, gzipped=gzipped)
     if fmt == "parquet":
         if gzipped:
             raise ManifestError(
                 f"manifest {source!r}: Parquet files are compressed internally and cannot be read "
                 "gzipped; decompress it first"
             )
-        return _ParquetManifest(location, image_column, id_column, carry_columns, batch_rows)
-    return _JsonlManifest(location, gzipped, image_column, id_column, carry_columns, batch_rows)
+        return _ParquetManifest(location, *columns)
+    return _JsonlManifest(location, *columns, gzipped=gzipped)
 
 
 def manifest_from_images(images: Sequence[str], *, batch_rows: int = 5000) -> Manifest:
