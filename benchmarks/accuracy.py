@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import functools
 import os
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,14 +46,29 @@ def run_direct(recogniser: LocalRecogniser, images: list[bytes]) -> list[Result]
     return [(o.fields, o.warn_codes, o.seconds) for o in (f.result() for f in futures)]
 
 
-def run_hook(recogniser: LocalRecogniser, images: list[bytes]) -> list[Result]:
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-home-"))
-    from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
-    from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-    from tencent_ocr_emulator.server import EmulatorServer
+class HookRunner:
+    """Emulator (local recogniser) + hook, kept up for every seed: images in, answers out."""
 
-    with EmulatorServer(recogniser=recogniser, rate_limit=0, queue_timeout=600) as emulator:
-        os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = emulator.connection_json()
+    def __init__(self, recogniser: LocalRecogniser) -> None:
+        os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-home-"))
+        from tencent_ocr_emulator.server import EmulatorServer
+
+        self.workers = recogniser.workers
+        # Wait for a free engine rather than time out: accuracy is measured here, not capacity.
+        self.emulator = EmulatorServer(recogniser=recogniser, rate_limit=0, queue_timeout=600)
+
+    def __enter__(self) -> HookRunner:
+        self.emulator.__enter__()
+        os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = self.emulator.connection_json()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.emulator.__exit__(*exc)  # also closes the recogniser
+
+    def __call__(self, images: list[bytes]) -> list[Result]:
+        from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
+        from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+
         hook = TencentOcrHook()
 
         def one(image: bytes) -> Result:
@@ -62,7 +80,7 @@ def run_hook(recogniser: LocalRecogniser, images: list[bytes]) -> list[Result]:
             fields = {key: getattr(result, column) for key, column in RESPONSE_FIELDS.items()}
             return fields, list(result.warn_codes), time.perf_counter() - started
 
-        with ThreadPoolExecutor(max_workers=recogniser.workers) as pool:  # no queueing: latency is real
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:  # no queueing: latency is real
             return list(pool.map(one, images))
 
 
@@ -168,7 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     pooled = Score()
     recogniser = LocalRecogniser(workers=args.workers, warm=True)
     started = time.perf_counter()
-    try:
+    with contextlib.ExitStack() as stack:
+        if args.direct:
+            stack.callback(recogniser.close)
+            run: Callable[[list[bytes]], list[Result]] = functools.partial(run_direct, recogniser)
+        else:
+            run = stack.enter_context(HookRunner(recogniser))
         for seed in seeds:
             with tempfile.TemporaryDirectory(prefix="cards-") as tmp:
                 manifest = generate_cards(
@@ -181,14 +204,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 rows = read_manifest(manifest)
                 images = [Path(row["image_uri"]).read_bytes() for row in rows]
-            results = (run_direct if args.direct else run_hook)(recogniser, images)
+            results = run(images)
             score = Score()
             for row, result in zip(rows, results, strict=True):
                 score.add(row, result)
                 pooled.add(row, result)
             per_seed.append(score)
-    finally:
-        recogniser.close()
     wall = time.perf_counter() - started
 
     mode = "direct" if args.direct else "emulator + hook"
