@@ -189,3 +189,45 @@ def test_newer_signed_headers_list_with_action_is_accepted(emu: EmulatorServer) 
     assert _code(_post(emu, headers, body)) == "MissingParameter"
     headers["X-TC-Action"] = "RecognizeSingaporeIDCardOCRX"  # the action is signed now
     assert _code(_post(emu, headers, body)) == "AuthFailure.SignatureFailure"
+
+
+# -- signature v1 (HmacSHA1 / HmacSHA256) -------------------------------------------------------
+
+# Tencent's published v1 example: the final GET URL of DescribeInstances, HmacSHA1 (the default).
+V1_VECTOR_QUERY = (
+    "Action=DescribeInstances&InstanceIds.0=ins-09dx96dg&Limit=20&Nonce=11886&Offset=0&Region=ap-guangzhou"
+    f"&SecretId={VECTOR_ID}&Signature=EliP9YW3pW28FpsEdkXt%2F%2BWcGeI%3D&Timestamp=1465185768&Version=2017-03-12"
+)
+
+
+def test_published_v1_vector_verified_by_the_emulator() -> None:
+    from urllib.parse import parse_qsl
+
+    params = dict(parse_qsl(V1_VECTOR_QUERY))
+    assert signature.v1_string_to_sign("GET", "cvm.tencentcloudapi.com", "/", params) == (
+        "GETcvm.tencentcloudapi.com/?Action=DescribeInstances&InstanceIds.0=ins-09dx96dg&Limit=20&Nonce=11886"
+        f"&Offset=0&Region=ap-guangzhou&SecretId={VECTOR_ID}&Timestamp=1465185768&Version=2017-03-12"
+    )
+    creds = {VECTOR_ID: signature.Credentials(VECTOR_KEY)}
+    kwargs = dict(method="GET", host="cvm.tencentcloudapi.com", path="/", credentials=creds)
+    assert signature.verify_v1(params=params, now=1465185768 + 10, **kwargs) == VECTOR_ID
+    with pytest.raises(signature.SignatureError) as err:
+        signature.verify_v1(params=params, now=1465185768 + 301, **kwargs)
+    assert err.value.code == "AuthFailure.SignatureExpire"
+    for changed in ({"Limit": "21"}, {"SignatureMethod": "HmacSHA256"}):
+        with pytest.raises(signature.SignatureError) as err:
+            signature.verify_v1(params={**params, **changed}, now=1465185768, **kwargs)
+        assert err.value.code == "AuthFailure.SignatureFailure"
+    with pytest.raises(signature.SignatureError) as err:
+        signature.verify_v1(params=params, now=1465185768, **{**kwargs, "method": "POST"})
+    assert err.value.code == "AuthFailure.SignatureFailure"  # the method is signed too
+
+
+def test_v1_through_the_sdk_signing_path() -> None:
+    """The SDK's own v1 signer (common package) and the emulator agree, for both hash functions."""
+    from tencentcloud.common.sign import Sign
+
+    params = {"Action": "RecognizeSingaporeIDCardOCR", "Nonce": "7", "Timestamp": "1700000000", "ImageUrl": "x"}
+    for method in ("HmacSHA1", "HmacSHA256"):
+        to_sign = signature.v1_string_to_sign("POST", "ocr.tencentcloudapi.com", "/", params)
+        assert signature.v1_signature(VECTOR_KEY, to_sign, method) == Sign.sign(VECTOR_KEY, to_sign, method)
