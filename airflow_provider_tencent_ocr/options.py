@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+
+from airflow_provider_tencent_ocr.choices import SendAs, check_choice
 
 DEFAULT_RETRY_DEADLINE = 6 * 3600.0
 
@@ -21,7 +22,7 @@ class RunOptions:
     ``config.timeout`` when it has one, else 30 s.
     """
 
-    send_as: Literal["base64", "url"] = "base64"
+    send_as: SendAs = "base64"
     return_head_image: bool = False
     max_requests_per_second: float = 20.0
     max_in_flight: int = 16
@@ -35,8 +36,7 @@ class RunOptions:
     image_timeout: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.send_as not in ("base64", "url"):
-            raise ValueError(f"send_as must be 'base64' or 'url', not {self.send_as!r}")
+        check_choice("send_as", self.send_as, SendAs)
         if self.max_in_flight < 1 or self.max_attempts < 1:
             raise ValueError("max_in_flight and max_attempts must be at least 1")
         if self.max_requests_per_second <= 0:

@@ -11,15 +11,14 @@ import dataclasses
 import hashlib
 import posixpath
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from airflow_provider_tencent_ocr import storage
 from airflow_provider_tencent_ocr.actions.singapore_id_card import SingaporeIdCardRow
+from airflow_provider_tencent_ocr.choices import PhotoOutput, check_choice
 from airflow_provider_tencent_ocr.images import sniff_format
 from airflow_provider_tencent_ocr.pii import PiiProtector
 
-PhotoOutput = Literal["inline", "files", "none"]
-PHOTO_OUTPUTS = ("inline", "files", "none")
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp"}
 
 
@@ -49,8 +48,7 @@ def build_row_transform(
     storage_conn_id: str | None = None,
 ) -> Callable[[SingaporeIdCardRow], SingaporeIdCardRow]:
     """The per-row function the runner applies before writing."""
-    if photo_output not in PHOTO_OUTPUTS:
-        raise ValueError(f"photo_output must be one of {PHOTO_OUTPUTS}, not {photo_output!r}")
+    check_choice("photo_output", photo_output, PhotoOutput)
     if photo_output == "files" and not photo_dir:
         raise ValueError("photo_output='files' needs photo_dir")
 

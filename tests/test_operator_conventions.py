@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 import re
 
+import pytest
+
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator as Op
 
 # Arguments stored under another attribute name (BaseOperator.output is the task's XComArg).
@@ -70,3 +72,35 @@ def test_rendering_fills_every_templated_argument():
 def test_lineage_method_is_the_one_the_openlineage_listener_calls():
     assert callable(getattr(Op, "get_openlineage_facets_on_complete", None))
     assert list(inspect.signature(Op.get_openlineage_facets_on_complete).parameters) == ["self", "task_instance"]
+
+
+def test_word_arguments_share_one_literal_type_and_one_check():
+    from typing import get_args, get_type_hints
+
+    from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs
+    from airflow_provider_tencent_ocr.options import RunOptions
+    from airflow_provider_tencent_ocr.pii import PiiMode, PiiProtector
+    from airflow_provider_tencent_ocr.postprocess import build_row_transform
+
+    assert get_args(PiiModeName) == tuple(mode.value for mode in PiiMode)
+    hints = get_type_hints(Op.__init__)
+    assert (hints["send_as"], hints["photo_output"]) == (SendAs, PhotoOutput)
+    assert get_type_hints(RunOptions)["send_as"] == SendAs
+    messages = []
+    for make in (
+        lambda: Op(task_id="ocr", manifest="/m.csv", output="/o.parquet", send_as="bytes"),
+        lambda: RunOptions(send_as="bytes"),
+        lambda: Op(task_id="ocr", manifest="/m.csv", output="/o.parquet", photo_output="both"),
+        lambda: build_row_transform(protector=PiiProtector("plain"), photo_output="both"),
+    ):
+        with pytest.raises(ValueError) as caught:
+            make()
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] == "send_as must be one of 'base64', 'url', not 'bytes'"
+    assert messages[2] == messages[3] == "photo_output must be one of 'none', 'inline', 'files', not 'both'"
+
+
+def test_pii_is_parsed_once_so_every_spelling_means_the_same():
+    assert Op(task_id="ocr", manifest="/m.csv", output="/o.parquet", pii=" Mask ").pii == "mask"
+    with pytest.raises(ValueError, match="pii_key_conn_id"):  # "HASH" is hash: it needs a key as well
+        Op(task_id="ocr", manifest="/m.csv", output="/o.parquet", pii="HASH")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs, check_choice
 from airflow_provider_tencent_ocr.pii import PiiMode
 from airflow_provider_tencent_ocr.uris import local_path, redact_uri
 
@@ -180,10 +181,10 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         carry_columns: Sequence[str] = (),
         tencentcloud_conn_id: str = "tencentcloud_default",
         storage_conn_id: str | None = None,
-        send_as: str = "base64",
-        photo_output: str = "none",
+        send_as: SendAs = "base64",
+        photo_output: PhotoOutput = "none",
         photo_dir: str | None = None,
-        pii: str = "plain",
+        pii: PiiMode | PiiModeName = "plain",
         pii_key_conn_id: str | None = None,
         pii_key_variable: str | None = None,
         cache: str | None = None,
@@ -201,11 +202,10 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     ) -> None:
         if (manifest is None) == (images is None):
             raise ValueError("give exactly one of manifest= (a file) or images= (a list of image URIs)")
-        if send_as not in ("base64", "url"):
-            raise ValueError(f"send_as must be 'base64' or 'url', not {send_as!r}")
-        if photo_output not in ("none", "inline", "files"):
-            raise ValueError(f"photo_output must be 'none', 'inline' or 'files', not {photo_output!r}")
-        PiiMode.parse(pii)  # a clear ValueError naming the argument and the allowed values
+        # Each checked here, when the DAG is parsed, by the one check its owner also uses.
+        check_choice("send_as", send_as, SendAs)
+        check_choice("photo_output", photo_output, PhotoOutput)
+        pii = PiiMode.parse(pii)  # "HASH" and " hash " are hash too, everywhere below
         if isinstance(carry_columns, str) and "{{" not in carry_columns:
             raise ValueError(f"carry_columns must be a list of column names, e.g. [{carry_columns!r}], not a string")
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
@@ -262,12 +262,12 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         manifest = self._lineage.watch(manifest)
         transform = build_row_transform(
             protector=PiiProtector(self.pii, self._hmac_key()),
-            photo_output=self.photo_output,  # type: ignore[arg-type]
+            photo_output=self.photo_output,
             photo_dir=self.photo_dir or default_photo_dir(self.output_uri),
             storage_conn_id=self.storage_conn_id,
         )
         options = RunOptions(
-            send_as=self.send_as,  # type: ignore[arg-type]
+            send_as=self.send_as,
             return_head_image=self.photo_output != "none",
             max_requests_per_second=self.max_requests_per_second,
             max_in_flight=self.max_in_flight,
