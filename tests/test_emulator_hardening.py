@@ -243,6 +243,9 @@ def test_silent_connections_are_closed(client: Client) -> None:
         head = _head(slow, b"{}", **{"Content-Length": "100"})
         status, answer = _exchange(emulator, head, b"{", timeout=20)  # body never finished
         assert status == 400 and code(answer) == "InvalidParameter"
+        head = _head(slow, b"{}", **{"Transfer-Encoding": "chunked"})
+        status, answer = _exchange(emulator, head, b"5\r\n{", timeout=20)  # chunked body never finished
+        assert status == 400 and code(answer) == "InvalidParameter"
 
 
 # -- pixel budget --------------------------------------------------------------------------------

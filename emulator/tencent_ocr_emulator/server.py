@@ -506,7 +506,10 @@ class _Handler(BaseHTTPRequestHandler):
         if encoding is not None:
             if encoding.strip().lower() != "chunked" or "Content-Length" in self.headers:
                 raise _Refused(400, "InvalidParameter", "Only Transfer-Encoding: chunked is supported.")
-            return self._read_chunked(limit, too_big)
+            try:
+                return self._read_chunked(limit, too_big)
+            except TimeoutError:
+                raise _Refused(400, "InvalidParameter", "The request body did not arrive in time.") from None
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             raise _Refused(411, "MissingParameter", "A POST request needs a Content-Length header.")
