@@ -12,7 +12,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-tencent-ocr",
         "name": "Tencent Cloud OCR",
-        "description": "Tencent Cloud OCR (Singapore ID cards) for Apache Airflow, with a local emulator.",
+        "description": "Tencent Cloud OCR (Singapore ID cards) for Apache Airflow: manifest in, Parquet out.",
         "versions": [__version__],
         "integrations": [
             {
