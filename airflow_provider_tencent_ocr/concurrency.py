@@ -8,7 +8,8 @@ again. So the number in flight must follow what the service can take, as Netflix
 - the baseline is the smallest latency seen recently (the service with no queue in front of it);
 - while answers come back near the baseline, the limit grows (by one per answer until the first
   sign of queueing, then by about one per round trip);
-- when latency climbs well above the baseline, or towards half the timeout, it shrinks by 20%;
+- when latency climbs well above the baseline (twice it, and by more than 5% of the timeout), or
+  towards half the timeout, it shrinks by 20%;
 - a read timeout halves it, and an overload answer from the service shrinks it by 20%.
 
 Only answers that went through recognition are latency samples: a throttle or a 502 comes back
@@ -83,7 +84,10 @@ class AdaptiveConcurrency:
         with self._cond:
             self._latencies.append(latency)
             baseline = min(self._latencies)
-            too_slow = latency > self.tolerance * baseline
+            # Well above the baseline, and by more than noise: on a busy machine a 50 ms call often
+            # takes 150 ms, which is no queue worth shrinking for (5% of the timeout, or 0.25 s).
+            margin = 0.05 * self.timeout if self.timeout else 0.25
+            too_slow = latency > self.tolerance * baseline and latency - baseline > margin
             near_timeout = self.timeout is not None and latency > 0.5 * self.timeout
             if too_slow or near_timeout:
                 self._shrink(self.decrease, spacing=baseline)

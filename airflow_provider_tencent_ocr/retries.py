@@ -10,7 +10,7 @@
   after a short jittered wait. It says nothing about the account's limit, so it never slows the
   pacing.
 - **network** (refused, reset or dropped connections): retried; when the request may already
-  have been sent, after a longer wait, as for a read timeout.
+  have been sent, after a short wait (longer than for a server error, shorter than for a timeout).
 
 The loop is tenacity's; the per-call budget decides what counts as an attempt.
 """
@@ -70,12 +70,16 @@ def judge(err: TencentCloudAPIError) -> RetryVerdict:
 def backoff(verdict: RetryVerdict, retries: int, *, max_wait: float, rng: random.Random | None = None) -> float:
     """Seconds to wait before retry number ``retries`` (1-based) of this kind, with full jitter.
 
-    Throttles and server errors retry soon (the pacing, not the wait, spreads them out); a call
-    that may have been billed waits seconds, giving a slow service time to drain its queue.
+    Throttles and server errors retry soon (the pacing, not the wait, spreads them out). After a
+    read timeout the service is slower than the timeout: wait seconds, giving it time to drain its
+    queue. A connection lost after sending waits a little (it may have been recognised, and the
+    service may be struggling), but a drop says nothing about a queue, so not as long.
     """
     rng = rng or random
-    if verdict.may_have_been_billed:
+    if verdict.signal == "read_timeout":
         return min(max_wait, 2.0 * 2 ** (retries - 1)) * rng.uniform(0.5, 1.0)
+    if verdict.may_have_been_billed:
+        return min(max_wait, 0.5 * 2 ** (retries - 1)) * rng.uniform(0.5, 1.0)
     if verdict.cause == "timeout":  # connect timeout: the request never left, resend promptly
         return rng.uniform(0.0, 0.1)
     cap = 2.0 if verdict.cause == "throttled" else max_wait

@@ -184,6 +184,7 @@ class RowWorker:
 
         def attempt() -> sg.SingaporeIdCardResult:
             nonlocal attempts
+            self._warm_up()
             if self.fatal.is_set() or not self.concurrency.acquire(self.fatal):
                 raise Stopped
             try:
@@ -206,6 +207,16 @@ class RowWorker:
         with self._lock:
             self.obtained += 1
         return Outcome(result=result, request_id=result.request_id, attempts=attempts, ocr_at=datetime.now(UTC))
+
+    def _warm_up(self) -> None:
+        """Build this thread's client (a hook's ``get_conn``) before taking a pacing slot.
+
+        Built after the slot, the first call of every thread would leave late while later slots
+        leave on time: a burst that the service's one-second window throttles.
+        """
+        get_conn = getattr(self.recogniser, "get_conn", None)
+        if callable(get_conn):
+            get_conn()
 
     def _send(self, image: dict[str, str], sent_at: float, budget: CallBudget) -> sg.SingaporeIdCardResult:
         """One request; its answer feeds the pacing (throttles) and the concurrency (latency, timeouts)."""

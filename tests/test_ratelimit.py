@@ -152,6 +152,17 @@ def test_concurrency_shrinks_when_latency_climbs_or_nears_the_timeout():
     assert near.limit == pytest.approx(8.0)
 
 
+def test_latency_noise_on_a_fast_service_does_not_shrink_concurrency():
+    gate = AdaptiveConcurrency(16, initial=16, timeout=10.0)
+    for _ in range(16):
+        gate.acquire()
+    gate.on_latency(0.05)
+    gate.on_latency(0.2)  # four times the minimum, but only 0.15 s: a busy machine, not a queue
+    assert gate.limit == 16
+    gate.on_latency(0.9)  # 0.85 s above the minimum: a queue
+    assert gate.limit == pytest.approx(12.8)
+
+
 def test_read_timeouts_halve_concurrency_down_to_one():
     clock = Clock()
     gate = AdaptiveConcurrency(16, initial=16, clock=clock)
@@ -221,7 +232,7 @@ def test_verdicts(err, cause, uses_attempt, billed, signal):
     )
 
 
-def test_waits_are_short_for_server_errors_prompt_for_connect_timeouts_and_long_when_maybe_billed():
+def test_waits_are_short_for_server_errors_prompt_for_connect_timeouts_and_long_after_read_timeouts():
     rng = random.Random(1)
     server = judge(api_error("InternalError"))
     connect = judge(api_error("ClientNetworkError", timeout="connect", may_have_been_billed=False))
@@ -231,6 +242,8 @@ def test_waits_are_short_for_server_errors_prompt_for_connect_timeouts_and_long_
     assert all(backoff(connect, 3, max_wait=20, rng=rng) <= 0.1 for _ in range(50))
     assert all(1.0 <= backoff(read, 1, max_wait=20, rng=rng) <= 2.0 for _ in range(50))
     assert all(backoff(read, 9, max_wait=20, rng=rng) <= 20 for _ in range(50))
+    dropped = judge(api_error("ClientNetworkError", timeout=None, may_have_been_billed=True))
+    assert all(0.25 <= backoff(dropped, 1, max_wait=20, rng=rng) <= 0.5 for _ in range(50))
     assert all(backoff(throttle, 30, max_wait=20, rng=rng) <= 2.0 for _ in range(50))
 
 

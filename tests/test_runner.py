@@ -211,9 +211,10 @@ def test_fatal_error_keeps_paid_results_and_a_rerun_resumes(tmp_path, connect):
                 OcrRunner(hook, options, cache=cache).run(manifest_from_images(paths, batch_rows=4), writer)
         assert raised.value.error.code == "FailedOperation.UnOpenError"
         assert "FailedOperation.UnOpenError" in str(raised.value) and cache_path in str(raised.value)
-        # One call at a time, but the pool may start row 11 before row 10: 10 or 11 paid results.
+        # One call at a time, but the pool has a second row under way, which may go first: row 9
+        # may be stopped, or row 11 may be paid for before row 10 stops the run.
         obtained = emulator.stats.billed
-        assert obtained in (10, 11) and f"{obtained} recognitions were obtained" in str(raised.value)
+        assert obtained in (9, 10, 11) and f"{obtained} recognitions were obtained" in str(raised.value)
         assert emulator.stats.requests == obtained + 1  # stopped at the fatal answer: nothing after it was sent
         assert not out.exists()  # no partial output
         with ResultCache(cache_path) as cache:
@@ -229,8 +230,8 @@ def test_fatal_error_keeps_paid_results_and_a_rerun_resumes(tmp_path, connect):
     table = pq.read_table(out).to_pylist()
     assert [r["record_id"] for r in table] == [str(i) for i in range(20)]
     assert all(r["status"] == "ok" for r in table)
-    assert [r["attempts"] for r in table[:10]] == [0] * 10
-    assert sorted(r["attempts"] for r in table[10:]) == [0] * (obtained - 10) + [1] * (20 - obtained)
+    assert sorted(r["attempts"] for r in table) == [0] * obtained + [1] * (20 - obtained)
+    assert all(r["attempts"] == 0 for r in table[:9])  # rows before the stop were kept in the cache
     assert summary.cache_hits == obtained and summary.api_calls == 20 - obtained
     assert billed == 20 and set(images.values()) == {1}
 
