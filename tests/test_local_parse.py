@@ -207,3 +207,60 @@ def test_race_and_country_snap_to_the_printed_vocabulary(text: str, vocabulary: 
 
 def test_snap_refuses_a_coin_toss_between_two_entries() -> None:
     assert parse.snap("AUSTRIA", ("AUSTRALIA", "AUSTRIAN")) == "AUSTRIA"
+
+
+def fixture(name: str) -> dict:
+    return load_fixture(Path(__file__).parent / "fixtures" / "ocr_lines" / f"{name}.json")
+
+
+def test_an_undetected_sex_is_re_read_right_under_its_label() -> None:
+    lines = fixture("front_rotated_sex_under_label")["lines"]
+    parsed = parse.parse_lines(lines)
+    label = next(ln for ln in lines if ln.text == "Sex")
+    assert parsed.missing == ["Sex"] and parsed.unreadable == []
+    x0, y0, x1, y1 = parsed.sex_probe
+    assert x0 < label.left and x1 > label.right and label.bottom - 5 <= y0 < label.bottom < y1
+    assert parse.with_sex(parsed, "F").fields["Sex"] == "F"
+    assert parse.with_sex(parsed, "Sex F").fields["Sex"] == "F"  # the probe took in the label too
+    assert "Sex" not in parse.with_sex(parsed, "Sex").fields
+
+
+def test_a_printed_but_unreadable_sex_is_not_a_covered_field() -> None:
+    parsed = parse.parse_lines(fixture("front_motion_blur_sex_unreadable")["lines"])
+    assert parsed.missing == ["Sex"] and parsed.unreadable == ["Sex"]  # "L": a blurred F
+
+
+def test_without_its_label_a_missing_sex_may_be_covered() -> None:
+    lines = [ln for ln in fixture("front_motion_blur_sex_unreadable")["lines"] if ln.text not in ("SeX", "L")]
+    parsed = parse.parse_lines(lines)
+    assert parsed.missing == ["Sex"] and parsed.unreadable == []
+    assert parse.with_sex(parsed, "1").unreadable == []  # an occluder's edge read as text proves nothing
+
+
+def test_a_garbled_label_is_not_taken_for_a_value() -> None:
+    lines = [
+        line("S1234567D", 600, 100),
+        line("TAN WEI MING", 300, 180),
+        line("CHINESE", 300, 290),
+        line("12-04-1988", 300, 380),
+        line("F", 620, 380, w=30),
+        line("GOUMAY/PLAGG OF DA", 300, 450, h=20),  # "Country/Place of birth", blurred
+        line("SINGAPORE", 300, 480),
+    ]
+    parsed = parse.parse_lines(lines)
+    assert parsed.fields["CountryOfBirth"] == "SINGAPORE"
+    assert parsed.fields["Race"] == "CHINESE" and parsed.fields["Sex"] == "F"
+
+
+def test_address_words_and_numbers_kept_apart_and_labels_left_out() -> None:
+    lines = [
+        line("Date of issue", 320, 60, h=21),
+        line("17-04-2025", 320, 86),
+        line("ALDF00", 320, 172, h=21),  # "Address", blurred
+        line("28 WOODLANDS DRIVE14", 320, 198, w=420),
+        line("SINGAPORE 730028", 320, 244, w=300),
+        line("S9190831Z", 560, 440),
+    ]
+    parsed = parse.parse_lines(lines)
+    assert parsed.side == "back"
+    assert parsed.fields["Address"] == "28 WOODLANDS DRIVE 14 SINGAPORE 730028"

@@ -154,3 +154,19 @@ def test_codes_that_cannot_be_judged_offline_are_never_emitted() -> None:
     copy = quality.Quality(sharpness=0.0, chroma=0.0, reflection=0.01)
     assert quality.warn_codes(copy, front(["Race"])) == [-9101, -9102, -9108]
     assert -9103 not in got and -9104 not in got
+
+
+def test_a_field_printed_but_unreadable_is_not_covered() -> None:
+    measures = quality.Quality(sharpness=0.1, chroma=10.0, reflection=0.0)
+    blurred = parse.ParsedCard(side="front", missing=["Sex"], unreadable=["Sex"])
+    assert quality.warn_codes(measures, blurred) == [-9108]
+    both = parse.ParsedCard(side="front", missing=["Race", "Sex"], unreadable=["Sex"])
+    assert quality.warn_codes(measures, both) == [-9101, -9108]
+
+
+def test_motion_blur_is_blurry_though_one_direction_stays_sharp() -> None:
+    image, lines = drawn_card()
+    kernel = np.zeros((1, 13), np.float32)
+    kernel[0, :] = 1 / 13  # camera shake along the text rows
+    shaken = cv2.filter2D(image, -1, kernel)
+    assert codes(shaken, lines) == [-9108]

@@ -126,6 +126,8 @@ COUNTRIES = (
     "UNITED ARAB EMIRATES", "IRAN", "TURKEY", "BRAZIL", "MEXICO", "ARGENTINA",
 )  # fmt: skip
 VOCABULARY_CUTOFF = 0.6
+# A label's line is about 0.6 of a value's height (21 vs 34 pt); lower than this is a label.
+LABEL_HEIGHT_RATIO = 0.8
 VOCABULARY_MARGIN = 0.15
 
 
@@ -140,6 +142,7 @@ class ParsedCard:
     photo_box: tuple[int, int, int, int] | None = None
     sex_probe: tuple[int, int, int, int] | None = None  # where to re-read an undetected "Sex" value
     name_probe: tuple[int, int, int, int] | None = None  # the name line, to re-read for lost spaces
+    unreadable: list[str] = field(default_factory=list)  # missing, but something is printed there
 
 
 def norm(text: str) -> str:
@@ -346,14 +349,22 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
         if parse_sex(tail):
             fields["Sex"] = parse_sex(tail)
 
+    # A short line where the value stands that does not read as M/F: printed but unreadable
+    # (blur turns F into L), which is not a covered field.
+    unreadable: list[str] = []
     sex_line = labelled("sex")
     if sex_line is not None and parse_sex(sex_line.text):
         fields.setdefault("Sex", parse_sex(sex_line.text))
+    elif sex_line is not None and len(norm(sex_line.text) or sex_line.text.strip()) <= 3:
+        unreadable.append("Sex")
     if "Sex" not in fields and date_line is not None:
         for i, ln in enumerate(lines):
-            if r.free(i) and ln.left > date_line.right and abs(ln.cy - date_line.cy) < r.height and parse_sex(ln.text):
-                fields["Sex"] = parse_sex(r.take(i).text)  # type: ignore[union-attr]
-                break
+            if r.free(i) and ln.left > date_line.right and abs(ln.cy - date_line.cy) < r.height:
+                if parse_sex(ln.text):
+                    fields["Sex"] = parse_sex(r.take(i).text)  # type: ignore[union-attr]
+                    break
+                if len(ln.text.strip()) <= 3:
+                    unreadable.append("Sex")
 
     name_line = labelled("name")
     if name_line is not None and not is_cjk(name_line.text):
@@ -376,6 +387,8 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
         top = lines[id_index].bottom if id_index is not None else float("-inf")
         split = date_line.cy if date_line is not None else float("inf")
         column = [i for i in r.column(x0) if lines[i].cy > top]
+        if date_line is not None:  # labels are printed smaller than values, even when blur garbles them
+            column = [i for i in column if lines[i].height >= LABEL_HEIGHT_RATIO * date_line.height]
         above = [i for i in column if lines[i].cy < split]
         latin = [i for i in above if _is_value(lines[i].text)]
         if "ChName" not in fields:
@@ -394,7 +407,9 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
     fields = {k: v for k, v in fields.items() if v}
     missing = [k for k in FRONT_REQUIRED if k not in fields]
     probe = None
-    if "Sex" in missing and date_line is not None:
+    if "Sex" in missing and "sex" in r.labels:  # the value is printed right under its label
+        probe = below_label_box(original[r.labels["sex"]])
+    elif "Sex" in missing and date_line is not None:
         probe = sex_probe_box(original[lines.index(date_line)])
     return ParsedCard(
         side="front",
@@ -403,6 +418,8 @@ def _parse_front(lines: list[OcrLine], original: list[OcrLine], id_number: str, 
         labels_found=sorted(r.labels),
         photo_box=_photo_box(original, lines, r, date_line),
         sex_probe=probe,
+        # Only with its label in view: an occluder hides the label too, and its edge may read as text.
+        unreadable=sorted(set(unreadable) & set(missing)) if "sex" in r.labels else [],
         name_probe=_name_probe(original, fields.get("EnName", "")),
     )
 
@@ -439,14 +456,28 @@ def sex_probe_box(date_line: OcrLine) -> tuple[int, int, int, int]:
     return int(max(0, mx + 0.3 * h)), int(max(0, cy - 0.85 * h)), int(mx + 7.3 * h), int(cy + 0.85 * h)
 
 
+def below_label_box(label: OcrLine) -> tuple[int, int, int, int]:
+    """Where a value stands under its label: one value line down, a little wider than the label."""
+    h = label.height
+    return (
+        int(max(0, label.left - 0.6 * h)),
+        int(max(0, label.bottom - 0.1 * h)),
+        int(label.right + 1.5 * h),
+        int(label.bottom + 1.7 * h),
+    )
+
+
 def with_sex(parsed: ParsedCard, text: str) -> ParsedCard:
-    """The parse completed by a re-read of the probe box."""
-    sex = parse_sex(text)
+    """The parse completed by a re-read of the probe box (which may take in the label "Sex")."""
+    sex = parse_sex(re.sub(r"^\s*SE[XK]\b", "", text.upper()))
     if not sex:
+        if text.strip() and len(norm(text) or text.strip()) <= 4 and "sex" in parsed.labels_found:
+            return replace(parsed, unreadable=sorted({*parsed.unreadable, "Sex"}))
         return parsed
     fields = {**parsed.fields, "Sex": sex}
     missing = [k for k in parsed.missing if k != "Sex"]
-    return replace(parsed, fields=fields, missing=missing, sex_probe=None)
+    unreadable = [k for k in parsed.unreadable if k != "Sex"]
+    return replace(parsed, fields=fields, missing=missing, unreadable=unreadable, sex_probe=None)
 
 
 def _photo_box(
@@ -494,6 +525,8 @@ def _parse_back(lines: list[OcrLine], id_number: str, id_index: int | None) -> P
             ln = lines[i]
             if ln.cy <= start or ln.cy > end + 1:
                 continue
+            if post_index is not None and ln.height < LABEL_HEIGHT_RATIO * lines[post_index].height:
+                continue  # a garbled label ("Address"), printed smaller than the address lines
             if block and ln.top - block[-1].bottom > 1.5 * r.height:
                 break
             block.append(r.take(i))  # type: ignore[arg-type]
@@ -518,4 +551,5 @@ def _address_text(text: str) -> str:
     upper = _postcode_text(text).strip()
     upper = re.sub(r"\s*#\s*", "#", upper)
     upper = re.sub(r"\s*-\s*", "-", upper)
-    return upper
+    # A word and its number are always apart ("DRIVE 14", "AVENUE 3"); OCR may join them.
+    return re.sub(r"\b([A-Z]{2,})(\d)", r"\1 \2", upper)

@@ -1,15 +1,24 @@
 """Image heuristics -> the action's warn codes, measured where the card is (around its text).
 
--9108 blurry: little high-frequency energy in the text boxes (Laplacian variance, normalised by
-the text's contrast and scaled to a fixed text height, so resolution and ink do not matter).
+-9108 blurry: little high-frequency energy in the text boxes, in at least one direction (see
+:func:`sharpness`: defocus and camera shake alike).
 -9102 photocopy: the card area has almost no chroma. -9107 reflective: a blob where the card's
 colour is whitened more than half way towards white (see :func:`reflection`). -9101 covered: a
-card was read but required fields are missing.
--9103 (screen recapture) and -9104 (edited) cannot be judged offline and are never emitted.
+card was read but required fields are missing, with nothing printed where they stand (a field
+printed but unreadable, such as a blurred "F" read as "L", is not covered).
+
+-9103 (photo of a screen) and -9104 (edited) are never emitted. Judging them honestly needs real
+recaptures and real edits to calibrate on: a moire or pixel grid, a pasted region's shifted JPEG
+grid or different noise, drawn by our own generator, would only teach a detector our generator
+(the trap the glare heuristic once fell into). Their cues also collide with cards that must pass:
+strong JPEG recompression puts block edges on every 8 x 8 grid and wipes sensor noise, and the
+card's guilloche background is itself a fine periodic pattern. A false -9104 accuses a genuine
+card, so these two are left to the real service.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +26,7 @@ from tencent_ocr_emulator.local_engine.lines import OcrLine
 from tencent_ocr_emulator.local_engine.parse import ParsedCard
 
 # Thresholds, calibrated on generated cards (benchmarks/accuracy.py measures the result).
-SHARPNESS_MIN = 0.25
+SHARPNESS_MIN = 1.0
 CHROMA_MIN = 1.5
 TEXT_HEIGHT = 32
 REFLECTION_WIDTH = 320  # the card is judged at this width (pixels)
@@ -52,7 +61,13 @@ def card_region(shape: tuple[int, ...], lines: list[OcrLine]) -> tuple[int, int,
 
 
 def sharpness(gray: Any, lines: list[OcrLine]) -> float:
-    """Median over text boxes of var(Laplacian) / var(intensity), at a fixed text height."""
+    """Median over text boxes of the weakest directional second derivative, per unit of contrast.
+
+    Each box is scaled to a fixed text height; the variance of the second derivative is taken
+    along 8 directions and the smallest kept, divided by the box's intensity variance. Defocus
+    weakens every direction; camera shake (motion blur) only the direction of the motion, which
+    a plain Laplacian averages away. Resolution and ink darkness do not matter.
+    """
     import cv2
     import numpy as np
 
@@ -68,7 +83,14 @@ def sharpness(gray: Any, lines: list[OcrLine]) -> float:
         contrast = float(crop.var())
         if contrast < 25:
             continue
-        values.append(float(cv2.Laplacian(crop, cv2.CV_32F).var()) / contrast)
+        ixx = cv2.Sobel(crop, cv2.CV_32F, 2, 0)
+        iyy = cv2.Sobel(crop, cv2.CV_32F, 0, 2)
+        ixy = cv2.Sobel(crop, cv2.CV_32F, 1, 1)
+        weakest = min(
+            float((c * c * ixx + 2 * c * s * ixy + s * s * iyy).var())
+            for c, s in ((math.cos(t), math.sin(t)) for t in (math.pi * k / 8 for k in range(8)))
+        )
+        values.append(weakest / contrast)
     return float(np.median(values)) if values else 0.0
 
 
@@ -130,7 +152,7 @@ def measure(bgr: Any, lines: list[OcrLine]) -> Quality:
 def warn_codes(quality: Quality, parsed: ParsedCard) -> list[int]:
     """The warn codes the measures and the parse call for, in the documented order."""
     codes = []
-    if parsed.side is not None and parsed.missing:
+    if parsed.side is not None and set(parsed.missing) - set(parsed.unreadable):
         codes.append(-9101)
     copy = quality.chroma < CHROMA_MIN
     if copy:
