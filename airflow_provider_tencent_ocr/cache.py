@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 from airflow_provider_tencent_ocr import storage
-from airflow_provider_tencent_ocr.uris import local_path
+from airflow_provider_tencent_ocr.uris import local_path, redact_uri
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class ResultCache:
         if sync_seconds <= 0:
             raise ValueError(f"sync_seconds must be positive, got {sync_seconds!r}")
         self.uri = uri.rstrip("/") or uri
+        self._shown = redact_uri(self.uri)  # for log lines: no credentials a URI might carry
         self._conn_id = storage_conn_id
         self._sync_seconds = sync_seconds
         path = local_path(uri)
@@ -78,7 +79,7 @@ class ResultCache:
         self._uploader: threading.Thread | None = None
 
     def __repr__(self) -> str:
-        return f"ResultCache({self.uri!r})"
+        return f"ResultCache({self._shown!r})"
 
     def _entry(self, key: str) -> str:
         return storage.join(self.uri, key[:2], key + ENTRY_SUFFIX)
@@ -98,7 +99,7 @@ class ResultCache:
         except FileNotFoundError:
             return None
         except Exception as err:
-            log.warning("could not read from the cache %s (%s); counted as a miss", self.uri, type(err).__name__)
+            log.warning("could not read from the cache %s (%s); counted as a miss", self._shown, type(err).__name__)
             return None
 
     def __len__(self) -> int:
@@ -124,7 +125,7 @@ class ResultCache:
             try:
                 storage.write_bytes(self._entry(key), data, conn_id=self._conn_id, private=True)
             except Exception as err:
-                log.warning("could not store a result in the cache %s (%s)", self.uri, type(err).__name__)
+                log.warning("could not store a result in the cache %s (%s)", self._shown, type(err).__name__)
             return
         with self._cond:
             self._pending[key] = (data, time.monotonic())
@@ -160,7 +161,7 @@ class ResultCache:
         if self._remote and not self.flush(timeout):
             with self._cond:
                 left = len(self._pending)
-            log.warning("%d results could not be uploaded to the cache %s; a rerun pays for them again", left, self.uri)
+            log.warning("%d results could not be uploaded to the cache %s; a rerun pays again", left, self._shown)
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -199,7 +200,7 @@ class ResultCache:
             except Exception as err:
                 backoff = min(max(backoff * 2, 0.2), self._sync_seconds)
                 name = type(err).__name__
-                log.warning("could not upload %d results to the cache %s (%s); retrying", len(batch), self.uri, name)
+                log.warning("could not upload %d results to the cache %s (%s); retrying", len(batch), self._shown, name)
                 with self._cond:
                     self._failing = True
                     self._cond.notify_all()
