@@ -51,7 +51,7 @@ def vendor_python(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         return python
     venv.EnvBuilder(clear=True, with_pip=True).create(root)
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", SDK],
+        [str(python), "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check", SDK],
         env=_clean_env(),
         capture_output=True,
         text=True,
