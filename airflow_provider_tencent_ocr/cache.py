@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -37,6 +38,9 @@ from airflow_provider_tencent_ocr.uris import local_path, redact_uri
 log = logging.getLogger(__name__)
 
 ENTRY_SUFFIX = ".json"
+# The earlier versions' cache: one SQLite file at <output>.ocr-cache.sqlite, read (never written) beside
+# the new folder so that upgrading does not pay again for what is already in it.
+LEGACY_SUFFIX = ".sqlite"
 
 
 def cache_key(action: str, image_key: str, options: dict[str, Any]) -> str:
@@ -54,6 +58,7 @@ class ResultCache:
     """``get`` / ``put`` of JSON results by key; safe from many threads, processes and hosts at once."""
 
     def __init__(self, uri: str, *, storage_conn_id: str | None = None, sync_seconds: float = 2.0) -> None:
+        self._legacy: _LegacyCache | None = None
         if sync_seconds <= 0:
             raise ValueError(f"sync_seconds must be positive, got {sync_seconds!r}")
         self.uri = uri.rstrip("/") or uri
@@ -69,6 +74,9 @@ class ResultCache:
                     "give a folder path for cache=, or delete that file"
                 )
             os.makedirs(path, mode=0o700, exist_ok=True)  # owner-only: it holds raw personal data
+            legacy = path.rstrip("/") + LEGACY_SUFFIX
+            if os.path.isfile(legacy):  # the earlier default, <output>.ocr-cache.sqlite: still read
+                self._legacy = _LegacyCache(legacy)
         else:
             storage.filesystem(uri, storage_conn_id)  # a missing filesystem fails now, before any call is paid
         # Object storage only: results not uploaded yet (key -> (entry bytes, when queued)).
@@ -97,7 +105,10 @@ class ResultCache:
             entry = json.loads(data)
             return entry["result"], float(entry["obtained_at"])
         except FileNotFoundError:
-            return None
+            found = self._legacy.get(key) if self._legacy is not None else None
+            if found is not None:  # paid for under the earlier cache: keep it in the new one too
+                self.put(key, *found)
+            return found
         except Exception as err:
             log.warning("could not read from the cache %s (%s); counted as a miss", self._shown, type(err).__name__)
             return None
@@ -167,6 +178,8 @@ class ResultCache:
             self._cond.notify_all()
         if self._uploader is not None:
             self._uploader.join(timeout=5)
+        if self._legacy is not None:
+            self._legacy.close()
 
     def __enter__(self) -> ResultCache:
         return self
@@ -215,3 +228,24 @@ class ResultCache:
                     if self._pending.get(key) is value:  # not replaced by a newer put meanwhile
                         del self._pending[key]
                 self._cond.notify_all()
+
+
+class _LegacyCache:
+    """Read-only lookups in the SQLite file of earlier versions (table ``results``)."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+
+    def get(self, key: str) -> tuple[dict[str, Any], float] | None:
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT result, obtained_at FROM results WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as err:
+            log.warning("could not read the earlier SQLite cache (%s); counted as a miss", type(err).__name__)
+            return None
+        return (json.loads(row[0]), float(row[1])) if row else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

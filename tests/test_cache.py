@@ -46,6 +46,26 @@ def test_a_cache_file_from_an_earlier_version_is_refused_with_a_way_out(tmp_path
         ResultCache(str(old))
 
 
+def test_results_in_the_earlier_sqlite_cache_are_not_paid_again(tmp_path):
+    """The earlier default was one SQLite file at <output>.ocr-cache.sqlite: it is read beside the new folder."""
+    import json
+    import sqlite3
+
+    legacy = tmp_path / "out.parquet.ocr-cache.sqlite"
+    db = sqlite3.connect(legacy)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE results (key TEXT PRIMARY KEY, obtained_at REAL NOT NULL, result TEXT NOT NULL)")
+    db.execute("INSERT INTO results VALUES (?, ?, ?)", (key(1), 5.0, json.dumps({"RequestId": "old"})))
+    db.commit()
+    db.close()
+    before = legacy.read_bytes()
+    with ResultCache(default_cache_uri(str(tmp_path / "out.parquet"))) as cache:
+        assert cache.get(key(1)) == ({"RequestId": "old"}, 5.0)
+        assert cache.get(key(2)) is None
+        assert len(cache) == 1  # copied into the new cache on first use
+    assert legacy.read_bytes() == before  # only read, never written
+
+
 def test_many_writers_on_one_local_cache_lose_nothing(tmp_path):
     """Several caches (as in several tasks) and many threads each, writing overlapping keys at once."""
     root = str(tmp_path / "shared")
