@@ -70,7 +70,7 @@ def test_capacity_defaults_to_the_recognisers_workers() -> None:
 
 
 def test_requests_that_cannot_start_in_time_get_engine_recognize_timeout() -> None:
-    recogniser = SlowRecogniser(1.5)
+    recogniser = SlowRecogniser(2.5)  # far longer than the queue timeout, even on a loaded machine
     with EmulatorServer(recogniser=recogniser, rate_limit=1000, capacity=1, queue_timeout=0.3) as server:
         client = Client(server.endpoint, server.secret_id, server.secret_key)
         with ThreadPoolExecutor(4) as pool:
@@ -128,7 +128,7 @@ def test_waiting_requests_are_served_in_arrival_order() -> None:
 
 
 def test_capacity_and_queue_timeout_on_the_command_line() -> None:
-    flags = ("--capacity", "1", "--queue-timeout", "0.2", "--latency-ms", "1500", "--rate-limit", "0")
+    flags = ("--capacity", "1", "--queue-timeout", "0.2", "--latency-ms", "2500", "--rate-limit", "0")
     with emulator_process(*flags) as endpoint:
         client = Client(endpoint, "AKIDLOCALEMULATOR000000000000000000", "local-emulator-secret-key-not-a-real-one")
         with ThreadPoolExecutor(2) as pool:
