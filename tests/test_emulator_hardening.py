@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import zlib
 from collections.abc import Iterator
@@ -57,6 +58,18 @@ class _SiteHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.server.hits.append(self.path)
+        if self.path == "/drip":  # a valid answer, one byte every 0.4 s: 8 s in all
+            self.send_response(200)
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            try:
+                for _ in range(20):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.4)
+            except OSError:
+                pass  # the emulator gave up, as it should
+            return
         status, headers, body = self.server.routes.get(self.path, (404, {}, b"not found"))
         self.send_response(status)
         for name, value in {**headers, "Content-Length": str(len(body))}.items():
@@ -127,6 +140,12 @@ def test_image_url_redirects_are_followed_on_loopback_only(
     )
     assert outbound == []  # not one connection was attempted off loopback
     assert server.stats.billed == 1
+
+
+def test_image_url_download_is_bounded_in_time(client: Client, site: _Site) -> None:
+    """The API allows 3 s to download an image; a server dripping bytes cannot hold the emulator."""
+    # Had the emulator waited for all 20 bytes, it would have answered ImageDecodeFailed (not a PNG).
+    assert code(client.tc3_post({"ImageUrl": site.url + "/drip"})[1]) == "FailedOperation.DownLoadError"
 
 
 def test_image_url_ignores_proxy_variables(

@@ -10,8 +10,10 @@ hop at a time.
 from __future__ import annotations
 
 import ipaddress
+import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 MAX_REDIRECTS = 5
@@ -59,7 +61,7 @@ def fetch(url: str, *, max_bytes: int, timeout: float = DOWNLOAD_TIMEOUT_SECONDS
             raise DownloadRefused(url)
         try:
             with opener.open(url, timeout=timeout) as answer:
-                return answer.read(max_bytes + 1)
+                return _read(answer, max_bytes + 1, deadline=time.monotonic() + timeout)
         except urllib.error.HTTPError as err:
             location = err.headers.get("Location") if err.code in _REDIRECTS else None
             err.close()
@@ -67,3 +69,16 @@ def fetch(url: str, *, max_bytes: int, timeout: float = DOWNLOAD_TIMEOUT_SECONDS
                 raise OSError(f"HTTP {err.code}") from None
             url = urljoin(url, location)
     raise OSError("too many redirects")
+
+
+def _read(answer: Any, limit: int, *, deadline: float) -> bytes:
+    """At most ``limit`` bytes, all within ``deadline``: a server dripping bytes cannot hold the fetch."""
+    data = bytearray()
+    while len(data) < limit:
+        if time.monotonic() > deadline:
+            raise OSError("the image did not download within the time limit")
+        chunk = answer.read1(min(65536, limit - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
