@@ -242,3 +242,50 @@ def test_progress_and_retry_lines_give_causes_and_rates_without_personal_data(tm
     private = {r["id_number"] for r in rows} | {r["en_name"] for r in rows} | set(paths) | {str(tmp_path)}
     assert not [m for m in messages for value in private if value and value in m]
     assert json.dumps(summary.to_dict())  # the XCom stays JSON-able with its retry counts
+
+
+# -- a row waiting to retry holds no slot ---------------------------------------------------------------
+class FailsFirst:
+    """Recognition fails with ``InternalError`` the first ``times`` times for one image; records the order."""
+
+    name = "fails-first"
+
+    def __init__(self, image: bytes, times: int) -> None:
+        import hashlib
+
+        self.inner = FixtureRecogniser()
+        self.bad = hashlib.sha256(image).digest()
+        self.left = times
+        self.order: list[bool] = []  # True for a request of the failing image
+        self._lock = threading.Lock()
+
+    def recognise(self, image: bytes, *, return_head_image: bool) -> Recognition:
+        import hashlib
+
+        from tencent_ocr_emulator.recognisers import RecognitionFailed
+
+        bad = hashlib.sha256(image).digest() == self.bad
+        with self._lock:
+            self.order.append(bad)
+            fail = bad and self.left > 0
+            self.left -= fail
+        if fail:
+            raise RecognitionFailed("InternalError", "An internal error has occurred. Retry your request.")
+        return self.inner.recognise(image, return_head_image=return_head_image)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_row_waiting_to_retry_lets_fresh_rows_through(tmp_path, connect):
+    """One call at a time: while the first row backs off, the others are sent."""
+    paths = write_images(tmp_path / "img", 6)
+    recogniser = FailsFirst(Path(paths[0]).read_bytes(), times=3)
+    with EmulatorServer(rate_limit=1000, latency=0.05, recogniser=recogniser) as emulator:
+        runner = OcrRunner(connect(emulator)(), RunOptions(max_in_flight=1, max_attempts=5, **FAST))
+        summary, rows = run_list(runner, paths)
+    assert [r["status"] for r in rows] == ["ok"] * 6 and rows[0]["attempts"] == 4
+    order = recogniser.order
+    first, last = order.index(True), len(order) - 1 - order[::-1].index(True)
+    assert not all(order[first : last + 1]), order  # fresh rows went between the failing row's attempts
+    assert emulator.stats.max_in_flight == 1 and summary.retries["server_error"] == 3
