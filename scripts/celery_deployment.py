@@ -42,6 +42,7 @@ BIN = Path(sys.executable).parent
 DAG_ID = "example_tencent_ocr_sharded"
 REPORT_DAG_ID = "example_tencent_ocr_warn_report"
 POOL = "tencent_ocr"
+MAX_IN_FLIGHT = 16  # the operator's default max_in_flight, which the example DAG keeps
 
 
 def log(message: str) -> None:
@@ -185,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=float, default=20.0, help="the emulator's per-account limit (1/s)")
     parser.add_argument("--latency-ms", type=float, default=300.0, help="emulator latency per recognition")
     parser.add_argument(
-        "--rate-per-task", type=float, default=None, help="each task's max_requests_per_second (default: limit/slots)"
+        "--rate-per-task",
+        type=float,
+        default=None,
+        help="each task's max_requests_per_second (default: the whole limit; the tasks back off on throttling)",
     )
     parser.add_argument("--kill-worker", action="store_true", help="SIGKILL one Celery worker half-way")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up after this many seconds")
@@ -200,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             pwd.getpwnam("postgres")
         except KeyError:
             raise SystemExit("no 'postgres' user: install PostgreSQL from Debian (celery_deployment.sh does)") from None
-    rate_per_task = args.rate_per_task or args.rate_limit / args.pool_slots
+    rate_per_task = args.rate_per_task or args.rate_limit
 
     started = time.monotonic()
     base = Path(tempfile.mkdtemp(prefix="tencent-ocr-celery-"))
@@ -437,6 +441,15 @@ def run(
             "requests": stats["requests"],
             "emulator_codes": stats["codes"],
             "task_tries": {str(ti["map_index"]): ti["try_number"] for ti in shards},
+            # Each shard's start (seconds after the first one started) and duration, last try.
+            "shard_timeline": {
+                str(ti["map_index"]): [
+                    round(parse_time(ti["start_date"]) - min(starts), 1),
+                    round(parse_time(ti["end_date"]) - parse_time(ti["start_date"]), 1),
+                ]
+                for ti in shards
+                if ti["start_date"] and ti["end_date"] and starts
+            },
             "warn_report": report_run,
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }
@@ -491,11 +504,10 @@ def _kill_a_worker(
     """SIGKILL the busier worker and every process under it (its task processes too), as a lost machine."""
     busiest = max(workers, key=lambda p: len(descendants(p.pid)))
     victims = [busiest.pid, *descendants(busiest.pid)]
-    running = [
-        ti["map_index"]
-        for ti in api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances?limit=1000")["task_instances"]
-        if ti["task_id"] == "recognise_shard" and ti["state"] == "running"
-    ]
+    instances = api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances?limit=1000")["task_instances"]
+    running = [ti for ti in instances if ti["task_id"] == "recognise_shard" and ti["state"] == "running"]
+    # A task's pid is its process on the worker: those under the killed worker are the lost tasks.
+    lost = [ti["map_index"] for ti in running if ti.get("pid") in victims]
     before = emulator_stats(endpoint)
     for pid in victims:
         with contextlib.suppress(ProcessLookupError):
@@ -503,16 +515,18 @@ def _kill_a_worker(
     name = f"worker{workers.index(busiest) + 1}"
     log(
         f"SIGKILLed {name} and its {len(victims) - 1} child processes at {before['billed']} billed, "
-        f"{before['in_flight']} calls in flight; running shards then: {running}"
+        f"{before['in_flight']} calls in flight at the emulator; shards lost with it: {lost or 'none known'}"
     )
-    # Nothing bounds what the killed tasks had in flight better than the emulator's count at the kill,
-    # plus the calls of any task still starting; the per-task ceiling is max_in_flight (16) per task.
+    # The emulator sees the calls it is still working on; a call it had answered but whose answer the
+    # killed task had not yet stored is in flight too, from the client's side. The ceiling is what the
+    # lost tasks may have in flight at most: max_in_flight (16 by default) each.
     return {
         "worker": name,
         "billed_at_kill": before["billed"],
         "in_flight_at_kill": before["in_flight"],
-        "running_shards_at_kill": running,
-        "calls_in_flight_bound": before["in_flight"],
+        "running_shards_at_kill": sorted(ti["map_index"] for ti in running),
+        "shards_lost": lost,
+        "calls_in_flight_bound": MAX_IN_FLIGHT * max(1, len(lost) or len(running)),
     }
 
 
