@@ -170,3 +170,46 @@ def test_kill_9_with_a_cache_on_object_storage_loses_only_the_bounded_interval(t
         assert emulator.stats.billed == billed_before + (30 - saved)
     rows = task.rows()
     assert all(r["status"] == "ok" for r in rows) and sum(r["attempts"] == 0 for r in rows) == saved
+
+
+def test_the_operator_with_output_and_cache_on_s3_reruns_for_free(tmp_path, s3, monkeypatch, tencent_ocr_emulator):
+    """The task as users run it: output, portraits and the default cache beside the output, all on S3."""
+    import collections
+    import types
+
+    from airflow_provider_tencent_ocr import storage
+    from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
+
+    for name, value in s3.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", tencent_ocr_emulator.connection_json())
+    images = _images(tmp_path / "img", 6)
+    for i, path in enumerate(images):  # known cards: the emulator returns a portrait for them
+        tencent_ocr_emulator.recogniser.add(Path(path).read_bytes(), {"EnName": f"SYNTHETIC PERSON {i}"})
+    prefix = uuid.uuid4().hex
+    output = s3.uri(f"{prefix}/cards.parquet")
+
+    def run() -> dict:
+        op = TencentOcrSingaporeIdCardOperator(
+            task_id="ocr",
+            images=[*images, images[0]],
+            output=output,
+            storage_conn_id=s3.conn_id,
+            photo_output="files",
+            progress_interval=60.0,
+        )
+        return op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+
+    first = run()
+    billed = tencent_ocr_emulator.stats.billed
+    second = run()
+    assert (first["ok"], first["api_calls"]) == (7, 6) and billed == 6
+    assert (second["ok"], second["api_calls"], second["cache_hits"]) == (7, 0, 7)
+    assert tencent_ocr_emulator.stats.billed == billed  # the rerun billed 0
+    keys = s3.keys(f"{prefix}/")
+    assert sum(k.startswith(f"{prefix}/cards.parquet.ocr-cache/") and k.endswith(".json") for k in keys) == 6
+    assert f"{prefix}/cards.parquet" in keys and any(k.startswith(f"{prefix}/photos/") for k in keys)
+    local = tmp_path / "out.parquet"
+    local.write_bytes(storage.read_bytes(output, conn_id=s3.conn_id))
+    rows = pq.read_table(local).to_pylist()
+    assert all(r["status"] == "ok" and r["photo_path"].startswith(f"s3://{s3.bucket}/{prefix}/photos/") for r in rows)
