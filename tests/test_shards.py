@@ -182,3 +182,19 @@ def test_check_parts_refuses_missing_foreign_and_short_parts(tmp_path):
         check_parts(str(folder), 3, expected_rows=10)
     with pytest.raises(PartsIncomplete, match="3 of 3 parts missing"):
         check_parts(str(tmp_path / "nothing"), 3)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_slices_of_parquet_and_jsonl_manifests_keep_global_ids(tmp_path, fmt):
+    rows = 11
+    uris = [f"/img/{i}.png" for i in range(rows)]
+    path = tmp_path / f"m.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(pa.table({"image_uri": uris}), path, row_group_size=3)
+    else:
+        path.write_text("".join(f'{{"image_uri": "{u}"}}\n' for u in uris))
+    seen = []
+    for index in range(4):
+        shard = ShardManifest(open_manifest(str(path), batch_rows=2), index, 4)
+        seen.extend((row.record_id, row.image_uri) for batch in shard.iter_batches() for row in batch)
+    assert seen == [(str(i), uris[i]) for i in range(rows)]
