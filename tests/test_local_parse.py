@@ -264,3 +264,17 @@ def test_address_words_and_numbers_kept_apart_and_labels_left_out() -> None:
     parsed = parse.parse_lines(lines)
     assert parsed.side == "back"
     assert parsed.fields["Address"] == "28 WOODLANDS DRIVE 14 SINGAPORE 730028"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("BLK 47 BEDOKNORTH ROAD", "BLK 47 BEDOK NORTH ROAD"),
+        ("BUKIT BATOKWEST AVENUE6", "BUKIT BATOK WEST AVENUE 6"),
+        ("NORTH BRIDGE ROAD", "NORTH BRIDGE ROAD"),
+        ("BLK 12A ANG MO KIO AVENUE 3", "BLK 12A ANG MO KIO AVENUE 3"),
+        ("# 05 - 213", "#05-213"),
+    ],
+)
+def test_address_lines_keep_their_word_breaks(text: str, expected: str) -> None:
+    assert parse._address_text(text) == expected

@@ -67,6 +67,8 @@ _CHECK = {
     "H": "HN",
     "L": "I",
 }
+# Words that follow a place name in Singapore street names, which OCR may glue to it.
+_STREET_WORDS = ("NORTH", "SOUTH", "WEST", "ROAD", "STREET", "AVENUE", "DRIVE", "CRESCENT", "CENTRAL")
 _TO_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "$": "S", "|": "I"})
 _TO_DIGIT = str.maketrans(_DIGIT)
 _DATE = re.compile(r"(\d{2})\s*[-./]\s*(\d{2})\s*[-./]\s*(\d{4})")
@@ -551,5 +553,7 @@ def _address_text(text: str) -> str:
     upper = _postcode_text(text).strip()
     upper = re.sub(r"\s*#\s*", "#", upper)
     upper = re.sub(r"\s*-\s*", "-", upper)
-    # A word and its number are always apart ("DRIVE 14", "AVENUE 3"); OCR may join them.
-    return re.sub(r"\b([A-Z]{2,})(\d)", r"\1 \2", upper)
+    # A word and its number are always apart ("DRIVE 14", "AVENUE 3"); OCR may join them, and a
+    # place name to the street word after it ("BEDOKNORTH ROAD").
+    upper = re.sub(r"\b([A-Z]{2,})(\d)", r"\1 \2", upper)
+    return re.sub(rf"\b([A-Z]{{4,}})({'|'.join(_STREET_WORDS)})\b", r"\1 \2", upper)

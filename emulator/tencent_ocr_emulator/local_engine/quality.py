@@ -2,10 +2,11 @@
 
 -9108 blurry: little high-frequency energy in the text boxes, in at least one direction (see
 :func:`sharpness`: defocus and camera shake alike).
--9102 photocopy: the card area has almost no chroma. -9107 reflective: a blob where the card's
+-9102 photocopy: even the card's most colourful 1% has almost no chroma. -9107 reflective: a blob where the card's
 colour is whitened more than half way towards white (see :func:`reflection`). -9101 covered: a
-card was read but required fields are missing, with nothing printed where they stand (a field
-printed but unreadable, such as a blurred "F" read as "L", is not covered).
+sharp card was read but required fields are missing, with nothing printed where they stand (a
+field printed but unreadable, such as a blurred "F" read as "L", is not covered; on a blurred card
+missing fields are put down to the blur, so a card both blurred and covered gets -9108 only).
 
 -9103 (photo of a screen) and -9104 (edited) are never emitted. Judging them honestly needs real
 recaptures and real edits to calibrate on: a moire or pixel grid, a pasted region's shifted JPEG
@@ -27,7 +28,7 @@ from tencent_ocr_emulator.local_engine.parse import ParsedCard
 
 # Thresholds, calibrated on generated cards (benchmarks/accuracy.py measures the result).
 SHARPNESS_MIN = 1.0
-CHROMA_MIN = 1.5
+CHROMA_MIN = 3.0
 TEXT_HEIGHT = 32
 REFLECTION_WIDTH = 320  # the card is judged at this width (pixels)
 REFLECTION_MIN_COLOUR = 12.0  # a card closer to white than this has no colour to whiten
@@ -95,7 +96,11 @@ def sharpness(gray: Any, lines: list[OcrLine]) -> float:
 
 
 def chroma(bgr: Any, region: tuple[int, int, int, int]) -> float:
-    """Median colourfulness (Lab a*b* distance from grey) of the card area."""
+    """Colourfulness (Lab a*b* distance from grey) of the most colourful 1% of the card area.
+
+    The red header and the portrait keep their colour when strong JPEG compression has flattened
+    the pale card background to grey (its chroma is quantised away first); a copy has none.
+    """
     import cv2
     import numpy as np
 
@@ -103,7 +108,7 @@ def chroma(bgr: Any, region: tuple[int, int, int, int]) -> float:
     lab = cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2LAB).astype(np.float32)
     if lab.size == 0:
         return 0.0
-    return float(np.median(np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)))
+    return float(np.percentile(np.hypot(lab[..., 1] - 128, lab[..., 2] - 128), 99))
 
 
 def reflection(bgr: Any, region: tuple[int, int, int, int]) -> float:
@@ -152,13 +157,15 @@ def measure(bgr: Any, lines: list[OcrLine]) -> Quality:
 def warn_codes(quality: Quality, parsed: ParsedCard) -> list[int]:
     """The warn codes the measures and the parse call for, in the documented order."""
     codes = []
-    if parsed.side is not None and set(parsed.missing) - set(parsed.unreadable):
+    blurry = quality.sharpness < SHARPNESS_MIN
+    # Absence is evidence of a cover only on a legible card: on a blurred one, the blur explains it.
+    if parsed.side is not None and not blurry and set(parsed.missing) - set(parsed.unreadable):
         codes.append(-9101)
     copy = quality.chroma < CHROMA_MIN
     if copy:
         codes.append(-9102)
     if not copy and quality.reflection >= REFLECTION_MIN:  # a colourless copy cannot show a reflection
         codes.append(-9107)
-    if quality.sharpness < SHARPNESS_MIN:
+    if blurry:
         codes.append(-9108)
     return codes
