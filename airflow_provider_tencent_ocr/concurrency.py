@@ -97,9 +97,12 @@ class AdaptiveConcurrency:
                 self._cond.notify_all()
 
     def on_timeout(self) -> None:
-        """A read timeout: the service is slower than the timeout, so halve what is sent at once."""
+        """A read timeout: the service is slower than the timeout, so halve what is sent at once.
+
+        Calls sent together time out together: within half a timeout they are one signal.
+        """
         with self._cond:
-            self._shrink(0.5, spacing=0.0)
+            self._shrink(0.5, spacing=0.5 * self.timeout if self.timeout else 1.0)
 
     def on_overload(self) -> None:
         """The service said it is overloaded (e.g. ``FailedOperation.EngineRecognizeTimeout``)."""

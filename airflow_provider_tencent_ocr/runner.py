@@ -21,7 +21,9 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import shutil
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -107,6 +109,11 @@ class RunSummary:
         }
 
 
+def _remove_in_background(folder: str) -> None:
+    """Delete a scratch folder without making the run wait (a file per result takes a while)."""
+    threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, daemon=False).start()
+
+
 class OcrRunner:
     """Drives the recogniser over a manifest into a row sink; may be run again (state is per run)."""
 
@@ -135,9 +142,8 @@ class OcrRunner:
             if cache is None:
                 # Without a cache, identical images in rows that are not in flight together would be
                 # billed again: dedupe within the run through a throwaway cache on disk (bounded memory).
-                scratch = scope.enter_context(
-                    tempfile.TemporaryDirectory(prefix="tencent-ocr-run-", ignore_cleanup_errors=True)
-                )
+                scratch = tempfile.mkdtemp(prefix="tencent-ocr-run-")
+                scope.callback(_remove_in_background, scratch)
                 cache = scope.enter_context(ResultCache(os.path.join(scratch, "dedup")))
             worker = self.last_run = RowWorker(self.recogniser, self.options, cache, started=started)
             with ProgressReporter(total, worker.progress, worker.retries, interval=self.options.progress_interval):

@@ -165,10 +165,13 @@ def test_latency_noise_on_a_fast_service_does_not_shrink_concurrency():
 
 def test_read_timeouts_halve_concurrency_down_to_one():
     clock = Clock()
-    gate = AdaptiveConcurrency(16, initial=16, clock=clock)
+    gate = AdaptiveConcurrency(16, initial=16, timeout=30.0, clock=clock)
     gate.on_timeout()
     assert gate.limit == 8
+    gate.on_timeout()  # another call of the same wave
+    assert gate.limit == 8
     for _ in range(10):
+        clock.now += 15
         gate.on_timeout()
     assert gate.limit == 1
 
@@ -298,3 +301,22 @@ def test_identical_work_in_flight_runs_once_and_errors_reach_the_waiters():
     with pytest.raises(ZeroDivisionError):
         flight.once("bad", lambda: 1 // 0)
     assert len(flight) == 0
+
+
+def test_a_caller_woken_late_shifts_the_schedule_so_later_calls_do_not_bunch():
+    clock = Clock()
+    limiter = AdaptiveRateLimiter(20, clock=clock)
+    interval = 1 / limiter.rate
+    limiter.acquire()
+    slot = limiter._next
+    # Reserved just before its slot; a busy machine wakes it 100 ms after the slot.
+    readings = iter([slot - 0.001, slot + 0.1])
+    limiter._clock = lambda: next(readings, slot + 0.1)
+    assert limiter.acquire() == slot
+    assert limiter._next == pytest.approx(slot + interval + 0.1 - limiter.late_tolerance)
+    # Woken within the tolerance: the schedule stands.
+    slot = limiter._next
+    readings = iter([slot - 0.001, slot + 0.005])
+    limiter._clock = lambda: next(readings, slot + 0.005)
+    limiter.acquire()
+    assert limiter._next == pytest.approx(slot + interval)
