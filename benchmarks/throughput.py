@@ -2,6 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/throughput.py`` (about 6 minutes on 2 cores; ``--quick`` for a
 smaller smoke run). Prints one table. Every scenario talks to an emulator subprocess on loopback.
+Several tasks on one account, an overloaded service and the issue-9 chaos mix are in
+``benchmarks/contention.py``.
 """
 
 from __future__ import annotations
