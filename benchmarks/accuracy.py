@@ -9,9 +9,10 @@ on clean and degraded images, and precision / recall per warn code. Each figure 
 min / mean / max over the seeds, then pooled over all images.
 
 The honest setting is the default: the ``heldout`` profile (other fonts, names, jitter and
-degradation strengths than the heuristics were tuned on) and seeds never used for tuning
-(tuning used the ``tuning`` profile and seeds 101-102). ``--direct`` skips HTTP and calls the
-recogniser's worker pool directly.
+degradation strengths than the heuristics were tuned on) and seeds no change was made after.
+Development used the ``tuning`` profile, seeds 101-102; the held-out failures of seeds 1001 and
+2001-2003 were looked at and fixed; 3001-3003 were measured once after the last change. Use new
+seeds to check a change. ``--direct`` skips HTTP and calls the recogniser's worker pool directly.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def report(per_seed: list[Score], pooled: Score) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100, help="cards per seed")
-    parser.add_argument("--seeds", default="1001,1002,1003", help="comma-separated seeds (not the tuning seeds)")
+    parser.add_argument("--seeds", default="3001,3002,3003", help="comma-separated seeds (not the tuning seeds)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="heldout")
     parser.add_argument("--degraded-fraction", type=float, default=0.6)
     parser.add_argument("--back-fraction", type=float, default=0.25)
