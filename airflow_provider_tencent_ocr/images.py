@@ -242,12 +242,11 @@ def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
 
 
 def _load_object(uri: str, storage_conn_id: str | None) -> bytes:
-    from airflow.sdk import ObjectStoragePath
+    from airflow_provider_tencent_ocr import storage
 
     shown = display_uri(uri)
     try:
-        path = ObjectStoragePath(uri, conn_id=storage_conn_id)
-        with path.open("rb") as fh:
+        with storage.open_read(uri, conn_id=storage_conn_id) as fh:
             return _read_capped(fh, uri)
     except InvalidImageError:
         raise
