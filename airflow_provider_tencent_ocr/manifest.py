@@ -100,17 +100,17 @@ class Manifest:
 
 
 class _Location:
-    """Where the manifest lives: a local path, or an ObjectStoragePath for any other scheme."""
+    """Where the manifest lives: a local path, or object storage (read through the storage adapter)."""
 
     def __init__(self, source: str, storage_conn_id: str | None) -> None:
         self.source = source
-        self.remote: Any = None
+        self.storage_conn_id = storage_conn_id
         self.local_path = local_path(source)
         if self.local_path is None:
-            from airflow.sdk import ObjectStoragePath
+            from airflow_provider_tencent_ocr import storage
 
             try:
-                self.remote = ObjectStoragePath(source, conn_id=storage_conn_id)
+                storage.filesystem(source, storage_conn_id)
             except ImportError as exc:  # the scheme's filesystem package (e.g. s3fs) is missing
                 raise ManifestError(f"manifest {source!r} cannot be read: {storage_install_hint(source)}") from exc
             except Exception as exc:  # unknown scheme, bad URI or unknown connection
@@ -140,8 +140,10 @@ class _Location:
                     "check its permissions"
                 ) from exc
             return
+        from airflow_provider_tencent_ocr import storage
+
         try:
-            exists = self.remote.exists()
+            exists = storage.exists(self.source, conn_id=self.storage_conn_id)
         except ImportError as exc:  # the scheme's filesystem package (e.g. s3fs) is missing
             hint = storage_install_hint(self.source)
             raise ManifestError(f"manifest {self.source!r} cannot be read: {hint}") from exc
@@ -159,12 +161,10 @@ class _Location:
 
     @contextmanager
     def open_binary(self) -> Iterator[IO[bytes]]:
-        if self.local_path is not None:
-            with open_local(self.local_path) as fh:
-                yield fh
-        else:
-            with self.remote.open("rb") as fh:
-                yield fh
+        from airflow_provider_tencent_ocr import storage
+
+        with storage.open_read(self.source, conn_id=self.storage_conn_id) as fh:  # a local FIFO is refused
+            yield fh
 
 
 def _detect_format(source: str, manifest_format: str | None) -> tuple[str, bool]:
