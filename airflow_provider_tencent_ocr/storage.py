@@ -13,6 +13,7 @@ one ``PUT`` of the whole object is atomic by itself.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import posixpath
 import shutil
@@ -110,7 +111,13 @@ def open_read(uri: str, *, conn_id: str | None = None) -> Iterator[BinaryIO]:
         return
     fs, key = filesystem(uri, conn_id)
     with fs.open(key, "rb") as handle:
-        yield handle
+        # fsspec's files lack parts of the io API (``readline(limit)``, ``peek``): a standard
+        # buffered reader over them gives every caller the same file object as a local file.
+        yield io.BufferedReader(handle) if isinstance(handle, io.IOBase) and not _is_buffered(handle) else handle
+
+
+def _is_buffered(handle: Any) -> bool:
+    return isinstance(handle, io.BufferedIOBase | io.TextIOBase)
 
 
 def read_bytes(uri: str, *, conn_id: str | None = None) -> bytes:

@@ -107,3 +107,35 @@ def test_parquet_photos_and_report_on_object_storage(s3_env, tmp_path):
     local.write_bytes(storage.read_bytes(out, conn_id=conn))
     assert pq.read_table(local).schema.equals(output_schema(), check_metadata=False)
     assert pq.read_table(local).column("record_id") == pa.chunked_array([["0", "1", "2"]])
+
+
+def test_manifest_and_images_on_object_storage(s3_env):
+    """Manifest (CSV and Parquet) and image bytes read from S3 with the connection, through the adapter."""
+    import io
+
+    from helpers import make_png
+
+    from airflow_provider_tencent_ocr.images import load_image
+    from airflow_provider_tencent_ocr.manifest import ManifestError, open_manifest
+
+    conn = s3_env.conn_id
+    image = make_png(6, 6, seed=3)
+    storage.write_bytes(s3_env.uri("inputs/card.png"), image, conn_id=conn)
+    assert load_image(s3_env.uri("inputs/card.png"), storage_conn_id=conn) == image
+    csv = f"record_id,image_uri,branch\n007,{s3_env.uri('inputs/card.png')},north\n"
+    storage.write_bytes(s3_env.uri("inputs/manifest.csv"), csv.encode(), conn_id=conn)
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"record_id": ["1"], "image_uri": ["s3://x/y.png"]}), buffer)
+    storage.write_bytes(s3_env.uri("inputs/manifest.parquet"), buffer.getvalue(), conn_id=conn)
+
+    manifest = open_manifest(
+        s3_env.uri("inputs/manifest.csv"), id_column="record_id", carry_columns=["branch"], storage_conn_id=conn
+    )
+    rows = [row for batch in manifest.iter_batches() for row in batch]
+    assert [(r.record_id, r.image_uri, r.carried) for r in rows] == [
+        ("007", s3_env.uri("inputs/card.png"), {"branch": "north"})
+    ]
+    parquet = open_manifest(s3_env.uri("inputs/manifest.parquet"), id_column="record_id", storage_conn_id=conn)
+    assert [r.record_id for batch in parquet.iter_batches() for r in batch] == ["1"]
+    with pytest.raises(ManifestError, match="does not exist"):
+        open_manifest(s3_env.uri("inputs/absent.csv"), storage_conn_id=conn)
