@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from airflow_provider_tencent_ocr.errors import TencentOcrError
 from airflow_provider_tencent_ocr.manifest_text import MAX_LINE_BYTES, TextError, capped_lines, check_csv_quoting
 from airflow_provider_tencent_ocr.uris import NotARegularFile, local_path, open_local, path_part, storage_install_hint
 
@@ -59,7 +60,7 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
 
 
-class ManifestError(ValueError):
+class ManifestError(TencentOcrError, ValueError):
     """The manifest cannot be used; the message names the file and what to do about it."""
 
 

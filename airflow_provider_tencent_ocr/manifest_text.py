@@ -12,10 +12,12 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO
 
+from airflow_provider_tencent_ocr.errors import TencentOcrError
+
 __all__ = ["MAX_LINE_BYTES", "TextError", "capped_lines", "check_csv_quoting"]
 
 
-class TextError(ValueError):
+class TextError(TencentOcrError, ValueError):
     """The raw text cannot be read safely; the caller adds the file's name."""
 
 

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
 from airflow_provider_tencent_ocr.cache import ResultCache
-from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
+from airflow_provider_tencent_ocr.errors import TencentCloudAPIError, TencentOcrError
 from airflow_provider_tencent_ocr.manifest import Manifest, ManifestRow
 from airflow_provider_tencent_ocr.options import RunOptions
 from airflow_provider_tencent_ocr.progress import ProgressReporter
@@ -62,7 +62,7 @@ class RowSink(Protocol):
     def write_rows(self, rows: list[dict[str, Any]]) -> None: ...
 
 
-class RunAborted(RuntimeError):
+class RunAborted(TencentOcrError, RuntimeError):
     """A fatal API error stopped the run; ``error`` is the one that did."""
 
     def __init__(self, error: TencentCloudAPIError, obtained: int, cache_uri: str | None) -> None:
@@ -75,7 +75,7 @@ class RunAborted(RuntimeError):
         )
 
 
-class ErrorRateExceeded(RuntimeError):
+class ErrorRateExceeded(TencentOcrError, RuntimeError):
     """More rows than ``max_error_rate`` allows ended in per-image errors (raised after the output is written)."""
 
 

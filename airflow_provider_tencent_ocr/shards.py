@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_tencent_ocr.errors import TencentOcrError
 from airflow_provider_tencent_ocr.manifest import Manifest, ManifestRow
 from airflow_provider_tencent_ocr.uris import local_path
 
@@ -35,7 +36,7 @@ PART_GLOB = "part-*-of-*.parquet"
 _PART_RE = re.compile(r"^part-(\d{5,})-of-(\d{5,})\.parquet$")
 
 
-class PartsIncomplete(RuntimeError):
+class PartsIncomplete(TencentOcrError, RuntimeError):
     """The output folder is not (yet) exactly the parts of one sharded run of the manifest."""
 
 

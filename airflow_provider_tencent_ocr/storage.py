@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from airflow_provider_tencent_ocr.errors import TencentOcrError
 from airflow_provider_tencent_ocr.uris import local_path, open_local, scheme, storage_install_hint
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-class StorageBackendMissing(ImportError):
+class StorageBackendMissing(TencentOcrError, ImportError):
     """No filesystem is installed for a URI's scheme; the message names the package to install."""
 
 

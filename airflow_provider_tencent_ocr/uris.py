@@ -8,6 +8,8 @@ import stat
 from typing import BinaryIO
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from airflow_provider_tencent_ocr.errors import TencentOcrError
+
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 
 
@@ -36,7 +38,7 @@ def path_part(uri: str) -> str:
 # Opening local files without blocking on a FIFO
 
 
-class NotARegularFile(OSError):
+class NotARegularFile(TencentOcrError, OSError):
     """A named pipe or socket: reading it could block forever, so it is refused."""
 
 

@@ -16,6 +16,7 @@ from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs, check_choice
+from airflow_provider_tencent_ocr.errors import TencentOcrError
 from airflow_provider_tencent_ocr.pii import PiiMode
 from airflow_provider_tencent_ocr.uris import local_path, redact_uri
 
@@ -49,7 +50,7 @@ def output_asset(output: str) -> Asset:
     return Asset(name=normalised, uri=normalised)
 
 
-class OutputPathRefused(ValueError):
+class OutputPathRefused(TencentOcrError, ValueError):
     """The output or cache would overwrite an input (or each other): refused before any call."""
 
 
