@@ -151,9 +151,6 @@ class ResultCache:
                     break
                 self._cond.wait(remaining)
 
-    def sync_if_due(self) -> None:
-        """Kept for callers of the earlier cache: uploads are continuous now, nothing is due."""
-
     def flush(self, timeout: float = 60.0) -> bool:
         """Wait until every queued result is uploaded (or ``timeout`` passes); True when none is left."""
         deadline = time.monotonic() + timeout

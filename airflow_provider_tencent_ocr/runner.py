@@ -176,7 +176,6 @@ class OcrRunner:
                 if len(finished) >= manifest.batch_rows and not worker.fatal.is_set():
                     sink.write_rows(finished)
                     finished.clear()
-                    cache.sync_if_due()
 
         threads = 2 * self.options.max_in_flight
         with ThreadPoolExecutor(threads, thread_name_prefix="tencent-ocr") as pool:

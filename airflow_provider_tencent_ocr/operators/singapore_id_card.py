@@ -330,8 +330,8 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
             )
         if _same_place(cache, self.output_uri):
             raise OutputPathRefused(
-                f"cache {cache!r} is the output path: the cache's SQLite files would clobber the output and leave "
-                "-wal/-shm files of raw results beside it; choose another cache path (or leave the default)"
+                f"cache {cache!r} is the output path: the cache's result files (raw personal data) would replace or "
+                "sit inside the output; choose another cache path (or leave the default)"
             )
         if _same_place(cache, source):
             raise OutputPathRefused(f"cache {cache!r} is the manifest itself: choose another cache path")
