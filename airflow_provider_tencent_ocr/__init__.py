@@ -1,4 +1,4 @@
-"""Apache Airflow provider for Tencent Cloud OCR, with a local emulator of the API."""
+"""Apache Airflow provider for Tencent Cloud OCR (the local emulator is a separate distribution)."""
 
 from importlib.metadata import PackageNotFoundError, version
 
