@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from helpers import make_png
+from helpers import in_thread, make_png
 
 from airflow_provider_tencent_ocr.images import ImageDownloadError, load_image
 from airflow_provider_tencent_ocr.manifest import ManifestError, open_manifest
@@ -17,30 +17,11 @@ from airflow_provider_tencent_ocr.manifest import ManifestError, open_manifest
 PNG = make_png(4, 4, seed=3)
 
 
-def _in_thread(fn, seconds: float = 30.0):
-    """Run ``fn`` in a daemon thread; the test fails (instead of hanging) if it does not return."""
-    box: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "hung"
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box.get("value")
-
-
 def test_a_fifo_image_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "card.png"
     os.mkfifo(fifo)
     with pytest.raises(ImageDownloadError) as info:
-        _in_thread(lambda: load_image(str(fifo)))
+        in_thread(lambda: load_image(str(fifo)))
     assert info.value.code == "ImageNotFound"
     assert "named pipe (FIFO), not a regular file" in info.value.message
 
@@ -49,13 +30,13 @@ def test_a_fifo_behind_a_file_uri_is_refused(tmp_path):
     fifo = tmp_path / "card.png"
     os.mkfifo(fifo)
     with pytest.raises(ImageDownloadError, match="FIFO"):
-        _in_thread(lambda: load_image(f"file://{fifo}"))
+        in_thread(lambda: load_image(f"file://{fifo}"))
 
 
 def test_a_character_device_still_reads_up_to_the_cap():
     # /dev/zero never ends: the read stops one byte past the limit, as before.
     with pytest.raises(ImageDownloadError) as info:
-        _in_thread(lambda: load_image("/dev/zero"))
+        in_thread(lambda: load_image("/dev/zero"))
     assert info.value.code == "ImageTooLarge"
 
 
@@ -108,14 +89,14 @@ def drip_url():
 def test_a_slow_drip_server_hits_the_total_deadline(drip_url):
     # Each byte arrives well within the 1 s read timeout; only a total deadline stops the download.
     with pytest.raises(ImageDownloadError) as info:
-        _in_thread(lambda: load_image(drip_url, timeout=1.0, deadline=1.5), seconds=30)
+        in_thread(lambda: load_image(drip_url, timeout=1.0, deadline=1.5), seconds=30)
     assert info.value.code == "ImageDownloadFailed" and info.value.retryable
     assert "took longer than 1.5 s" in info.value.message
 
 
 def test_the_default_deadline_is_twice_the_read_timeout(drip_url):
     with pytest.raises(ImageDownloadError, match="took longer than 2 s"):
-        _in_thread(lambda: load_image(drip_url, timeout=1.0), seconds=30)
+        in_thread(lambda: load_image(drip_url, timeout=1.0), seconds=30)
 
 
 def test_missing_s3fs_names_the_package_to_install(monkeypatch):

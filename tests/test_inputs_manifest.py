@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
-import threading
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import in_thread
 
 from airflow_provider_tencent_ocr.manifest import MAX_LINE_BYTES, ManifestError, open_manifest
 
@@ -132,31 +132,12 @@ def test_duplicate_columns_nobody_reads_are_fine(tmp_path):
 # -- hangs and unbounded memory ----------------------------------------------------------------
 
 
-def _in_thread(fn, seconds: float = 20.0):
-    """Run ``fn`` in a daemon thread; the test fails (instead of hanging) if it does not return."""
-    box: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "hung"
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box.get("value")
-
-
 @pytest.mark.parametrize("name", ["m.csv", "m.jsonl", "m.parquet"])
 def test_a_fifo_manifest_is_refused_without_blocking(tmp_path, name):
     fifo = tmp_path / name
     os.mkfifo(fifo)
     with pytest.raises(ManifestError, match=r"named pipe \(FIFO\), not a regular file"):
-        _in_thread(lambda: open_manifest(str(fifo)))
+        in_thread(lambda: open_manifest(str(fifo)))
 
 
 def test_a_symlink_to_a_fifo_is_refused(tmp_path):
@@ -165,7 +146,7 @@ def test_a_symlink_to_a_fifo_is_refused(tmp_path):
     link = tmp_path / "m.csv"
     link.symlink_to(fifo)
     with pytest.raises(ManifestError, match="FIFO"):
-        _in_thread(lambda: open_manifest(str(link)))
+        in_thread(lambda: open_manifest(str(link)))
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
@@ -173,7 +154,7 @@ def test_a_manifest_without_newlines_is_refused_with_bounded_memory(tmp_path, fm
     link = tmp_path / f"m.{fmt}"
     link.symlink_to("/dev/zero")
     with pytest.raises(ManifestError, match=rf"m\.{fmt}': line 1 is longer than {MAX_LINE_BYTES} bytes"):
-        _in_thread(lambda: open_manifest(str(link)))
+        in_thread(lambda: open_manifest(str(link)))
 
 
 def test_a_long_jsonl_line_is_refused_naming_the_file(tmp_path):
