@@ -10,7 +10,6 @@ every part is there and the parts add up to the manifest. No Airflow import here
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from typing import Any
 
 from airflow_provider_tencent_ocr.errors import TencentOcrError
 from airflow_provider_tencent_ocr.manifest import Manifest, ManifestRow
-from airflow_provider_tencent_ocr.uris import local_path
 
 __all__ = [
     "PartsIncomplete",
@@ -125,26 +123,24 @@ class _Part:
     ok: int
 
 
-def _list_parts(folder: str, storage_conn_id: str | None) -> tuple[list[str], Any]:
-    """Names of the part files in ``folder`` and an opener for them (local, or ObjectStoragePath)."""
-    path = local_path(folder)
-    if path is not None:
-        names = sorted(os.listdir(path)) if os.path.isdir(path) else []
-        return names, lambda name: open(os.path.join(path, name), "rb")  # noqa: SIM115 - closed by the caller
-    from airflow.sdk import ObjectStoragePath
+def _part_names(folder: str, storage_conn_id: str | None) -> list[str]:
+    """Names of the files directly in ``folder`` (local or object storage), through the storage adapter."""
+    from airflow_provider_tencent_ocr import storage
 
-    base = ObjectStoragePath(_folder(folder), conn_id=storage_conn_id)
-    names = sorted(p.name for p in base.iterdir()) if base.exists() else []
-    return names, lambda name: (base / name).open("rb")
+    prefix = _folder(folder).rstrip("/") + "/"
+    names = (uri[len(prefix) :] for uri in storage.list_files(folder, conn_id=storage_conn_id))
+    return sorted(name for name in names if "/" not in name)
 
 
-def _read_part(opener: Any, name: str) -> _Part:
+def _read_part(uri: str, storage_conn_id: str | None) -> _Part:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    with opener(name) as handle:
+    from airflow_provider_tencent_ocr import storage
+
+    with storage.open_read(uri, conn_id=storage_conn_id) as handle:
         status = pq.ParquetFile(handle).read(columns=["status"]).column("status")
-    return _Part(name, len(status), int(pc.sum(pc.equal(status, "ok")).as_py() or 0))
+    return _Part(posixpath.basename(uri), len(status), int(pc.sum(pc.equal(status, "ok")).as_py() or 0))
 
 
 def check_parts(
@@ -159,7 +155,7 @@ def check_parts(
     Raises :class:`PartsIncomplete` naming the missing, foreign (another shard count) or short
     parts. Returns counts only (no personal data), for XCom and the Asset event's ``extra``.
     """
-    names, opener = _list_parts(folder, storage_conn_id)
+    names = _part_names(folder, storage_conn_id)
     found = {name: _PART_RE.match(name) for name in names}
     parts = {name for name, m in found.items() if m and int(m.group(2)) == shard_count}
     foreign = sorted(name for name, m in found.items() if m and int(m.group(2)) != shard_count)
@@ -174,7 +170,7 @@ def check_parts(
                 "remove them or write to a fresh folder"
             )
         raise PartsIncomplete(f"dataset folder {folder}: " + "; ".join(problems))
-    read = [_read_part(opener, part_name(i, shard_count)) for i in range(shard_count)]
+    read = [_read_part(part_uri(folder, i, shard_count), storage_conn_id) for i in range(shard_count)]
     rows = sum(p.rows for p in read)
     if expected_rows is not None:
         short = [

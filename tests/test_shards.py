@@ -26,6 +26,7 @@ from airflow_provider_tencent_ocr.shards import (
     check_parts,
     parse_shard,
     part_name,
+    part_uri,
     shard_bounds,
 )
 from tencent_ocr_emulator.server import EmulatorServer
@@ -198,3 +199,27 @@ def test_slices_of_parquet_and_jsonl_manifests_keep_global_ids(tmp_path, fmt):
         shard = ShardManifest(open_manifest(str(path), batch_rows=2), index, 4)
         seen.extend((row.record_id, row.image_uri) for batch in shard.iter_batches() for row in batch)
     assert seen == [(str(i), uris[i]) for i in range(rows)]
+
+
+def test_check_parts_reads_a_dataset_folder_on_object_storage(tmp_path, monkeypatch):
+    import io
+
+    from s3_server import s3_server
+
+    from airflow_provider_tencent_ocr import storage
+
+    with s3_server() as s3:
+        for name, value in s3.env.items():
+            monkeypatch.setenv(name, value)
+        folder = s3.uri("ds/cards/")
+        for index, rows in enumerate((3, 4)):
+            buffer = io.BytesIO()
+            pq.write_table(pa.table({"status": ["ok"] * rows}), buffer)
+            storage.write_bytes(part_uri(folder, index, 2), buffer.getvalue(), conn_id=s3.conn_id)
+        storage.write_bytes(s3.uri("ds/cards/nested/part-00000-of-00002.parquet"), b"x", conn_id=s3.conn_id)
+        summary = check_parts(folder, 2, expected_rows=7, storage_conn_id=s3.conn_id)
+        assert summary["rows"] == 7
+        with pytest.raises(PartsIncomplete, match="parts hold 7 rows, the manifest 8"):
+            check_parts(folder, 2, expected_rows=8, storage_conn_id=s3.conn_id)
+        with pytest.raises(PartsIncomplete, match="2 of 2 parts missing"):
+            check_parts(s3.uri("elsewhere/"), 2, storage_conn_id=s3.conn_id)
