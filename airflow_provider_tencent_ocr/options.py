@@ -19,7 +19,9 @@ class RunOptions:
     ``retry_deadline`` (seconds from the start of the run) bounds all retrying, throttles
     included: after it, a call that still fails makes an error row. ``timeout`` is the hook's
     request timeout, used to keep answers well inside it; None reads it from the recogniser's
-    ``config.timeout`` when it has one, else 30 s.
+    ``config.timeout`` when it has one, else 30 s. ``write_rows`` is how many finished rows are
+    handed to the sink at a time (one Parquet row group); the manifest's own ``batch_rows`` only
+    sets how it is read (the operator's ``batch_rows`` sets both).
     """
 
     send_as: SendAs = "base64"
@@ -34,11 +36,12 @@ class RunOptions:
     progress_interval: float = 10.0
     storage_conn_id: str | None = None
     image_timeout: float = 30.0
+    write_rows: int = 5000
 
     def __post_init__(self) -> None:
         check_choice("send_as", self.send_as, SendAs)
-        if self.max_in_flight < 1 or self.max_attempts < 1:
-            raise ValueError("max_in_flight and max_attempts must be at least 1")
+        if self.max_in_flight < 1 or self.max_attempts < 1 or self.write_rows < 1:
+            raise ValueError("max_in_flight, max_attempts and write_rows (batch_rows) must be at least 1")
         if self.max_requests_per_second <= 0:
             raise ValueError(f"max_requests_per_second must be positive, not {self.max_requests_per_second!r}")
         if self.max_error_rate is not None and not 0 <= self.max_error_rate <= 1:

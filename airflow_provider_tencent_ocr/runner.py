@@ -173,7 +173,7 @@ class OcrRunner:
             while len(pending) > keep:
                 row, future = pending.popleft()
                 finished.append(self._row(row, future.result(), summary))
-                if len(finished) >= manifest.batch_rows and not worker.fatal.is_set():
+                if len(finished) >= self.options.write_rows and not worker.fatal.is_set():
                     sink.write_rows(finished)
                     finished.clear()
 

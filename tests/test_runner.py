@@ -409,3 +409,14 @@ def test_an_unexpected_client_error_becomes_an_error_row(tmp_path, connect):
         summary, rows = run_list(FlakyHook(connect(emulator)), paths, max_in_flight=1)
     assert [r["status"] for r in rows].count("error") == 1
     assert summary.errors_by_code == {"InternalClientError": 1} and summary.ok == 2
+
+
+def test_output_chunks_follow_write_rows_not_the_manifest_batches(tmp_path, connect):
+    paths = write_images(tmp_path / "img", 7)
+    with EmulatorServer(rate_limit=1000) as emulator:
+        hook = connect(emulator)
+        sink = ListSink()
+        options = RunOptions(**{**FAST, "write_rows": 3})
+        OcrRunner(hook, options).run(manifest_from_images(paths, batch_rows=2), sink, output="memory")
+    assert [len(batch) for batch in sink.batches] == [3, 3, 1]
+    assert [row["record_id"] for row in sink.rows] == [str(i) for i in range(7)]

@@ -277,6 +277,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
             max_error_rate=self.max_error_rate,
             progress_interval=self.progress_interval,
             storage_conn_id=self.storage_conn_id,
+            write_rows=self.batch_rows,  # one output row group per manifest batch
         )
         cache = None
         # cache=None (the default) means "next to the output"; only the string "none" disables it.
