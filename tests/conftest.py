@@ -1,9 +1,12 @@
-"""Test-wide setup: an isolated AIRFLOW_HOME, and small helpers shared by the test modules."""
+"""Test-wide setup: an isolated AIRFLOW_HOME, and fixtures shared by the test modules (a real S3 on loopback)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+
+import pytest
+from s3_server import s3_server
 
 # Airflow reads its home at import time: point it at a throwaway folder before anything imports it.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="tencent-ocr-airflow-home-")
@@ -12,3 +15,16 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 for _name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"):
     os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3, monkeypatch):
+    for name, value in s3.env.items():
+        monkeypatch.setenv(name, value)
+    return s3

@@ -8,7 +8,6 @@ import stat
 import threading
 
 import pytest
-from s3_server import s3_server
 
 from airflow_provider_tencent_ocr.cache import ResultCache, cache_key, default_cache_uri
 
@@ -98,19 +97,6 @@ def test_a_failed_local_write_is_logged_not_raised(tmp_path, caplog):
         cache.put(key(1), {"ID": "S1234567D"}, obtained_at=1.0)
     assert cache.get(key(1)) is None
     assert "could not store" in caplog.text and "S1234567D" not in caplog.text
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with s3_server() as server:
-        yield server
-
-
-@pytest.fixture
-def s3_env(s3, monkeypatch):
-    for name, value in s3.env.items():
-        monkeypatch.setenv(name, value)
-    return s3
 
 
 def test_object_storage_results_are_uploaded_without_waiting_for_close(s3_env, request):

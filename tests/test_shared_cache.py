@@ -19,7 +19,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from helpers import make_png
-from s3_server import s3_server
 
 from airflow_provider_tencent_ocr.cache import ResultCache
 from tencent_ocr_emulator.server import EmulatorServer
@@ -47,12 +46,6 @@ _CHILD = textwrap.dedent(
     print("DONE", summary.api_calls, summary.cache_hits)
     """
 )
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with s3_server() as server:
-        yield server
 
 
 def _images(folder: Path, n: int) -> list[str]:

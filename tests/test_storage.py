@@ -9,7 +9,6 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from s3_server import s3_server
 
 from airflow_provider_tencent_ocr import storage
 from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
@@ -51,19 +50,6 @@ def test_a_missing_s3_filesystem_names_the_package_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "s3fs", None)  # as if s3fs were not installed
     with pytest.raises(storage.StorageBackendMissing, match=r"apache-airflow-providers-amazon\[s3fs\]"):
         storage.read_bytes("s3://bucket/key.json", conn_id="aws_default")
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with s3_server() as server:
-        yield server
-
-
-@pytest.fixture
-def s3_env(s3, monkeypatch):
-    for name, value in s3.env.items():
-        monkeypatch.setenv(name, value)
-    return s3
 
 
 def test_object_storage_round_trip_with_the_connection(s3_env):
