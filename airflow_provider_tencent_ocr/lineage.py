@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_tencent_ocr.manifest import Manifest, ManifestRow
-from airflow_provider_tencent_ocr.uris import local_path, redact_uri, scheme
+from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
+from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri, scheme
 
 if TYPE_CHECKING:
     import pyarrow as pa

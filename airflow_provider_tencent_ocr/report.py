@@ -13,9 +13,9 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tencent_ocr import storage
 from airflow_provider_tencent_ocr.actions.singapore_id_card import WARN_CODES, WARN_MEANINGS
-from airflow_provider_tencent_ocr.uris import local_path
+from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.uris import local_path
 
 if TYPE_CHECKING:
     import pyarrow as pa

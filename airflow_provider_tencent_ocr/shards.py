@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_tencent_ocr.errors import TencentOcrError
-from airflow_provider_tencent_ocr.manifest import Manifest, ManifestRow
+from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
 
 __all__ = [
     "PartsIncomplete",
@@ -78,7 +78,7 @@ def shard_cache_uri(folder: str) -> str:
     The cache is safe for concurrent writers, so all parts share it (an image in two slices is paid
     once), and the dataset's glob never meets its files (raw results, i.e. personal data).
     """
-    from airflow_provider_tencent_ocr.cache import default_cache_uri
+    from airflow_provider_tencent_ocr.io.cache import default_cache_uri
 
     return default_cache_uri(_folder(folder))
 
@@ -125,7 +125,7 @@ class _Part:
 
 def _part_names(folder: str, storage_conn_id: str | None) -> list[str]:
     """Names of the files directly in ``folder`` (local or object storage), through the storage adapter."""
-    from airflow_provider_tencent_ocr import storage
+    from airflow_provider_tencent_ocr.io import storage
 
     prefix = _folder(folder).rstrip("/") + "/"
     names = (uri[len(prefix) :] for uri in storage.list_files(folder, conn_id=storage_conn_id))
@@ -136,7 +136,7 @@ def _read_part(uri: str, storage_conn_id: str | None) -> _Part:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from airflow_provider_tencent_ocr import storage
+    from airflow_provider_tencent_ocr.io import storage
 
     with storage.open_read(uri, conn_id=storage_conn_id) as handle:
         status = pq.ParquetFile(handle).read(columns=["status"]).column("status")

@@ -82,11 +82,11 @@ class OneAtATime:
 
 def run_ocr(manifest: Path, output: Path, cache: Path | None, **options: Any) -> tuple[Any, float]:
     """One runner pass; returns its summary and wall seconds (from opening the manifest to the commit)."""
-    from airflow_provider_tencent_ocr.cache import ResultCache
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-    from airflow_provider_tencent_ocr.manifest import open_manifest
-    from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-    from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+    from airflow_provider_tencent_ocr.io.cache import ResultCache
+    from airflow_provider_tencent_ocr.io.manifest import open_manifest
+    from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter, output_schema
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 
     started = time.monotonic()
     opened = open_manifest(str(manifest), id_column="record_id")

@@ -275,7 +275,7 @@ def expect_refused(
 
 
 def manifest_cases(env: Env) -> Iterator[tuple[str, Callable[[], Verdict]]]:
-    from airflow_provider_tencent_ocr.manifest import ManifestError
+    from airflow_provider_tencent_ocr.io.manifest import ManifestError
 
     def csv_case(text: str | bytes, name: str = "m.csv", **kw: Any) -> Callable[[], Verdict]:
         def fn() -> Verdict:
@@ -573,7 +573,7 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 def http_cases(env: Env) -> Iterator[tuple[str, Callable[[], Verdict]]]:
-    from airflow_provider_tencent_ocr.images import ImageDownloadError, load_image
+    from airflow_provider_tencent_ocr.io.images import ImageDownloadError, load_image
 
     base = env.http_base
 
@@ -719,7 +719,7 @@ def output_cases(env: Env) -> Iterator[tuple[str, Callable[[], Verdict]]]:
 
 
 def fault_cases(env: Env) -> Iterator[tuple[str, Callable[[], Verdict]]]:
-    from airflow_provider_tencent_ocr.runner import ErrorRateExceeded, RunAborted
+    from airflow_provider_tencent_ocr.run.runner import ErrorRateExceeded, RunAborted
     from tencent_ocr_emulator.server import Faults
 
     def table_error(code: str) -> tuple[Path, str]:

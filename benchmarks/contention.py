@@ -97,7 +97,7 @@ sys.path.insert(0, {bench!r})
 from pathlib import Path
 from _common import run_ocr, use_emulator
 # Imports first (pandas too: pyarrow loads it when the output table is built, seconds without bytecode)
-import airflow_provider_tencent_ocr.runner, airflow_provider_tencent_ocr.hooks.ocr, pyarrow.parquet, pandas
+import airflow_provider_tencent_ocr.run.runner, airflow_provider_tencent_ocr.hooks.ocr, pyarrow.parquet, pandas
 use_emulator({endpoint!r})
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 TencentOcrHook().get_conn()  # the connection and SDK imports too: 6 processes importing at once starve the rest
@@ -238,8 +238,8 @@ print("RESULT " + json.dumps({{"process": time.monotonic() - t0, "run": seconds,
 
 
 _WARM_IMPORTS = (
-    "import pandas, pyarrow.parquet, airflow_provider_tencent_ocr.runner, airflow_provider_tencent_ocr.hooks.ocr, "
-    "airflow_provider_tencent_ocr.parquet, tencentcloud.common.common_client"
+    "import pandas, pyarrow.parquet, airflow_provider_tencent_ocr.run.runner, airflow_provider_tencent_ocr.hooks.ocr, "
+    "airflow_provider_tencent_ocr.io.parquet, tencentcloud.common.common_client"
 )
 
 

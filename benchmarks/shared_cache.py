@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import png  # noqa: E402
 
-from airflow_provider_tencent_ocr.cache import ResultCache  # noqa: E402
+from airflow_provider_tencent_ocr.io.cache import ResultCache  # noqa: E402
 from tencent_ocr_emulator.server import EmulatorServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,11 +42,11 @@ S3_CONN = "bench_shared_cache_s3"
 CHILD = textwrap.dedent(
     """
     import sys
-    from airflow_provider_tencent_ocr.cache import ResultCache
+    from airflow_provider_tencent_ocr.io.cache import ResultCache
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-    from airflow_provider_tencent_ocr.manifest import manifest_from_images
-    from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-    from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+    from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter, output_schema
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 
     listing, cache_uri, out, ocr_conn, storage_conn = sys.argv[1:6]
     cache = ResultCache(cache_uri, storage_conn_id=storage_conn or None)

@@ -59,7 +59,7 @@ with DAG(
     @task(outlets=[DATASET_ASSET])
     def publish(*, outlet_events: Any = None) -> dict[str, Any]:
         """Check every part is there and they add up to the manifest, then emit the dataset's Asset event."""
-        from airflow_provider_tencent_ocr.manifest import open_manifest
+        from airflow_provider_tencent_ocr.io.manifest import open_manifest
         from airflow_provider_tencent_ocr.shards import check_parts
 
         expected = open_manifest(MANIFEST, id_column="record_id", carry_columns=["side"]).count_rows()

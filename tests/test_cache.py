@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from airflow_provider_tencent_ocr.cache import ResultCache, cache_key, default_cache_uri
+from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key, default_cache_uri
 
 ACTION = "RecognizeSingaporeIDCardOCR"
 
@@ -93,7 +93,7 @@ def test_a_failed_local_write_is_logged_not_raised(tmp_path, caplog):
     root = tmp_path / "cache"
     cache = ResultCache(str(root))
     (root / key(1)[:2]).write_text("a file where the shard folder should be")
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_tencent_ocr.cache"):
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_tencent_ocr.io.cache"):
         cache.put(key(1), {"ID": "S1234567D"}, obtained_at=1.0)
     assert cache.get(key(1)) is None
     assert "could not store" in caplog.text and "S1234567D" not in caplog.text
@@ -133,7 +133,7 @@ def test_two_writers_on_one_object_storage_cache_lose_nothing(s3_env, request):
 
 def test_an_unreachable_store_never_fails_the_run(s3_env, caplog):
     cache = ResultCache("s3://no-such-bucket/cache", storage_conn_id=s3_env.conn_id, sync_seconds=0.2)
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_tencent_ocr.cache"):
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_tencent_ocr.io.cache"):
         cache.put(key(1), {"ID": "S1234567D"}, obtained_at=1.0)  # returns: the upload happens elsewhere
         cache.put(key(2), {"ID": "S1234567D"}, obtained_at=2.0)
         assert cache.get(key(1)) == ({"ID": "S1234567D"}, 1.0)  # still served within the run

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_tencent_ocr import nric
 from airflow_provider_tencent_ocr.actions.singapore_id_card import RESPONSE_FIELDS
+from airflow_provider_tencent_ocr.rows import nric
 from tencent_ocr_emulator import cards
 
 pytest.importorskip("PIL")

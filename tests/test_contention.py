@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.cache import ResultCache
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-from airflow_provider_tencent_ocr.manifest import manifest_from_images
-from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions, RunSummary
+from airflow_provider_tencent_ocr.io.cache import ResultCache
+from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions, RunSummary
 from tencent_ocr_emulator.recognisers import FixtureRecogniser, Recognition
 from tencent_ocr_emulator.server import EmulatorServer, Faults
 

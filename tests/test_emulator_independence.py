@@ -9,8 +9,9 @@ import pathlib
 import random
 
 import tencent_ocr_emulator
-from airflow_provider_tencent_ocr import images, nric
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
+from airflow_provider_tencent_ocr.io import images
+from airflow_provider_tencent_ocr.rows import nric
 from tencent_ocr_emulator import api as emulator_api
 from tencent_ocr_emulator import cards
 from tencent_ocr_emulator import nric as emulator_nric

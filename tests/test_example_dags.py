@@ -21,7 +21,7 @@ import pytest
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import WARN_CODES
-from airflow_provider_tencent_ocr.parquet import OUTPUT_COLUMNS, output_schema
+from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS, output_schema
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer
 

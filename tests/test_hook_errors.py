@@ -11,7 +11,7 @@ from airflow_provider_tencent_ocr.errors import TencentOcrError
 
 # Signals between the provider's own threads, never raised to a caller: kept apart from
 # TencentOcrError so that no ``except TencentOcrError`` can swallow one.
-CONTROL_FLOW = {"airflow_provider_tencent_ocr.worker.Stopped"}
+CONTROL_FLOW = {"airflow_provider_tencent_ocr.run.worker.Stopped"}
 
 
 def _provider_exceptions() -> list[type[BaseException]]:

@@ -107,8 +107,8 @@ def test_a_portrait_raises_the_cap(serve: Callable) -> None:
 
 def test_runner_writes_the_code_with_its_attempt(serve: Callable, tmp_path: Path) -> None:
     """Through the runner, a wrong-typed answer is one error row with attempts=1 (billed once, not retried)."""
-    from airflow_provider_tencent_ocr.manifest import manifest_from_images
-    from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 
     image = tmp_path / "card.png"
     image.write_bytes(make_png(seed=13))

@@ -11,8 +11,8 @@ import time
 import pytest
 from helpers import in_thread, make_png
 
-from airflow_provider_tencent_ocr.images import ImageDownloadError, load_image
-from airflow_provider_tencent_ocr.manifest import ManifestError, open_manifest
+from airflow_provider_tencent_ocr.io.images import ImageDownloadError, load_image
+from airflow_provider_tencent_ocr.io.manifest import ManifestError, open_manifest
 
 PNG = make_png(4, 4, seed=3)
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import in_thread
 
-from airflow_provider_tencent_ocr.manifest import MAX_LINE_BYTES, ManifestError, open_manifest
+from airflow_provider_tencent_ocr.io.manifest import MAX_LINE_BYTES, ManifestError, open_manifest
 
 
 def _ids(path, **kwargs) -> list[str]:

@@ -17,13 +17,13 @@ from airflow.sdk.definitions.asset import AssetUniqueKey
 from airflow.sdk.exceptions import AirflowFailException
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.manifest import ManifestError
+from airflow_provider_tencent_ocr.io.manifest import ManifestError
 from airflow_provider_tencent_ocr.operators.singapore_id_card import (
     OutputPathRefused,
     TencentOcrSingaporeIdCardOperator,
     output_asset,
 )
-from airflow_provider_tencent_ocr.runner import ErrorRateExceeded, RunAborted
+from airflow_provider_tencent_ocr.run.runner import ErrorRateExceeded, RunAborted
 
 FIELDS = {"EnName": "TAN AH KOW", "ID": "S1234567D", "Sex": "M", "Birthday": "01-02-1980"}
 

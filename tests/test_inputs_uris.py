@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import make_png
 
+from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
-from airflow_provider_tencent_ocr.postprocess import write_photo
-from airflow_provider_tencent_ocr.uris import redact_uri
+from airflow_provider_tencent_ocr.rows.postprocess import write_photo
 
 FIELDS = {"EnName": "TAN AH KOW", "ID": "S1234567D", "Sex": "M", "Birthday": "01-02-1980"}
 SECRETS = ("SIGNATURE0123", "CREDENTIAL0123", "SESSIONTOKEN0123", "hunter2", "s3cr3t")
@@ -153,7 +153,7 @@ def test_photo_path_on_object_storage_has_no_connection_id():
 
 
 def test_request_lines_logged_at_debug_carry_no_signature(served, caplog):
-    from airflow_provider_tencent_ocr.images import load_image
+    from airflow_provider_tencent_ocr.io.images import load_image
 
     folder, port = served
     (folder / "card.png").write_bytes(make_png(4, 4, seed=1))

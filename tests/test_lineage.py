@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from test_operator import execute, image_file, operator, write_manifest
 
+from airflow_provider_tencent_ocr.io.parquet import output_schema
 from airflow_provider_tencent_ocr.lineage import MAX_IMAGE_FOLDERS, RunLineage, dataset_id, folder_of
-from airflow_provider_tencent_ocr.parquet import output_schema
 from tencent_ocr_emulator.server import EmulatorServer
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_tencent_ocr import nric
+from airflow_provider_tencent_ocr.rows import nric
 from tencent_ocr_emulator.local_engine import parse
 from tencent_ocr_emulator.local_engine.lines import OcrLine, load_fixture
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_tencent_ocr.manifest import (
+from airflow_provider_tencent_ocr.io.manifest import (
     Manifest,
     ManifestError,
     ManifestRow,

@@ -21,10 +21,10 @@ import pytest
 from airflow.sdk import Asset
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.manifest import ManifestError
+from airflow_provider_tencent_ocr.io.manifest import ManifestError
+from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS, output_schema
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator, output_asset
-from airflow_provider_tencent_ocr.parquet import OUTPUT_COLUMNS, output_schema
-from airflow_provider_tencent_ocr.runner import ErrorRateExceeded
+from airflow_provider_tencent_ocr.run.runner import ErrorRateExceeded
 
 FIELDS = {
     "EnName": "TAN AH KOW",

@@ -78,9 +78,9 @@ def test_word_arguments_share_one_literal_type_and_one_check():
     from typing import get_args, get_type_hints
 
     from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs
-    from airflow_provider_tencent_ocr.options import RunOptions
-    from airflow_provider_tencent_ocr.pii import PiiMode, PiiProtector
-    from airflow_provider_tencent_ocr.postprocess import build_row_transform
+    from airflow_provider_tencent_ocr.rows.pii import PiiMode, PiiProtector
+    from airflow_provider_tencent_ocr.rows.postprocess import build_row_transform
+    from airflow_provider_tencent_ocr.run.options import RunOptions
 
     assert get_args(PiiModeName) == tuple(mode.value for mode in PiiMode)
     hints = get_type_hints(Op.__init__)

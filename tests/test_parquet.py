@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_tencent_ocr import __version__
-from airflow_provider_tencent_ocr.parquet import (
+from airflow_provider_tencent_ocr.io.parquet import (
     OUTPUT_COLUMNS,
     SCHEMA_VERSION,
     ParquetOutputWriter,

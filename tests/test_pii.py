@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from airflow_provider_tencent_ocr.parquet import OUTPUT_COLUMNS
-from airflow_provider_tencent_ocr.pii import (
+from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS
+from airflow_provider_tencent_ocr.rows.pii import (
     PII_COLUMNS,
     PiiMode,
     PiiProtector,

@@ -11,11 +11,11 @@ import threading
 
 import pytest
 
-from airflow_provider_tencent_ocr.concurrency import AdaptiveConcurrency
 from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
-from airflow_provider_tencent_ocr.inflight import InFlight
-from airflow_provider_tencent_ocr.ratelimit import AdaptiveRateLimiter
-from airflow_provider_tencent_ocr.retries import CallBudget, RetryStats, backoff, judge
+from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
+from airflow_provider_tencent_ocr.run.inflight import InFlight
+from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter
+from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats, backoff, judge
 
 
 class Clock:

@@ -11,11 +11,11 @@ from helpers import make_png
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-from airflow_provider_tencent_ocr.manifest import manifest_from_images
-from airflow_provider_tencent_ocr.parquet import OUTPUT_COLUMNS, ParquetOutputWriter, output_schema
-from airflow_provider_tencent_ocr.pii import PII_COLUMNS, PiiProtector
-from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
-from airflow_provider_tencent_ocr.validation import id_checksum_valid, normalise_sex, parse_card_date
+from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS, ParquetOutputWriter, output_schema
+from airflow_provider_tencent_ocr.rows.pii import PII_COLUMNS, PiiProtector
+from airflow_provider_tencent_ocr.rows.validation import id_checksum_valid, normalise_sex, parse_card_date
+from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 from tencent_ocr_emulator.server import EmulatorServer
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)

@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.cache import ResultCache
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-from airflow_provider_tencent_ocr.manifest import manifest_from_images
-from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-from airflow_provider_tencent_ocr.runner import ErrorRateExceeded, OcrRunner, RunAborted, RunOptions
+from airflow_provider_tencent_ocr.io.cache import ResultCache
+from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter, output_schema
+from airflow_provider_tencent_ocr.run.runner import ErrorRateExceeded, OcrRunner, RunAborted, RunOptions
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer, Faults
 
@@ -273,11 +273,11 @@ def test_error_rate_exceeded_after_the_output_was_written(tmp_path, connect):
 _CHILD = textwrap.dedent(
     """
     import sys
-    from airflow_provider_tencent_ocr.cache import ResultCache
+    from airflow_provider_tencent_ocr.io.cache import ResultCache
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-    from airflow_provider_tencent_ocr.manifest import manifest_from_images
-    from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-    from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+    from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter, output_schema
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 
     paths = open(sys.argv[1]).read().split()
     cache = ResultCache(sys.argv[2])
@@ -335,7 +335,7 @@ def test_progress_lines_give_counts_rate_and_eta_without_personal_data(tmp_path,
     with EmulatorServer(recogniser=recogniser, rate_limit=1000, latency=0.05) as emulator:
         hook = connect(emulator)
         paths = write_images(tmp_path, 30)
-        with caplog.at_level(logging.INFO, logger="airflow_provider_tencent_ocr.runner"):
+        with caplog.at_level(logging.INFO, logger="airflow_provider_tencent_ocr.run.runner"):
             summary, rows = run_list(hook, paths, max_in_flight=2, progress_interval=0.2)
     progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress:")]
     assert summary.ok == 30 and progress, "a run of ~0.8 s at 0.2 s intervals must log progress"

@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.manifest import manifest_from_images, open_manifest
+from airflow_provider_tencent_ocr.io.manifest import manifest_from_images, open_manifest
+from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
-from airflow_provider_tencent_ocr.parquet import OUTPUT_COLUMNS
 from airflow_provider_tencent_ocr.shards import (
     PartsIncomplete,
     ShardManifest,
@@ -206,7 +206,7 @@ def test_check_parts_reads_a_dataset_folder_on_object_storage(tmp_path, monkeypa
 
     from s3_server import s3_server
 
-    from airflow_provider_tencent_ocr import storage
+    from airflow_provider_tencent_ocr.io import storage
 
     with s3_server() as s3:
         for name, value in s3.env.items():

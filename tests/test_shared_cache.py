@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.cache import ResultCache
+from airflow_provider_tencent_ocr.io.cache import ResultCache
 from tencent_ocr_emulator.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,11 +29,11 @@ OCR_CONN = "tencentcloud_shared_cache_test"
 _CHILD = textwrap.dedent(
     """
     import sys
-    from airflow_provider_tencent_ocr.cache import ResultCache
+    from airflow_provider_tencent_ocr.io.cache import ResultCache
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
-    from airflow_provider_tencent_ocr.manifest import manifest_from_images
-    from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-    from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+    from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter, output_schema
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 
     listing, cache_uri, out, ocr_conn, storage_conn, in_flight, sync = sys.argv[1:8]
     paths = open(listing).read().split()
@@ -170,7 +170,7 @@ def test_the_operator_with_output_and_cache_on_s3_reruns_for_free(tmp_path, s3, 
     import collections
     import types
 
-    from airflow_provider_tencent_ocr import storage
+    from airflow_provider_tencent_ocr.io import storage
     from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
 
     for name, value in s3.env.items():

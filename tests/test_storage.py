@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_tencent_ocr import storage
-from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-from airflow_provider_tencent_ocr.postprocess import write_photo
+from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter, output_schema
 from airflow_provider_tencent_ocr.report import build_warn_report
+from airflow_provider_tencent_ocr.rows.postprocess import write_photo
 
 
 def test_local_write_is_atomic_and_private_when_asked(tmp_path):
@@ -101,8 +101,8 @@ def test_manifest_and_images_on_object_storage(s3_env):
 
     from helpers import make_png
 
-    from airflow_provider_tencent_ocr.images import load_image
-    from airflow_provider_tencent_ocr.manifest import ManifestError, open_manifest
+    from airflow_provider_tencent_ocr.io.images import load_image
+    from airflow_provider_tencent_ocr.io.manifest import ManifestError, open_manifest
 
     conn = s3_env.conn_id
     image = make_png(6, 6, seed=3)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from airflow_provider_tencent_ocr.validation import (
+from airflow_provider_tencent_ocr.rows.validation import (
     id_checksum_valid,
     id_type,
     normalise_sex,

@@ -266,7 +266,7 @@ class SingaporeIdCardRow:
         }
         if result is None:
             return cls(**identity, status="error", error_code=error_code, error_message=error_message)
-        from airflow_provider_tencent_ocr.validation import typed_columns
+        from airflow_provider_tencent_ocr.rows.validation import typed_columns
 
         raw = {column: getattr(result, column) for column in RESPONSE_FIELDS.values()}
         return cls(

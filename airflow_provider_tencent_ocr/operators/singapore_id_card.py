@@ -17,13 +17,13 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 
 from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs, check_choice
 from airflow_provider_tencent_ocr.errors import TencentOcrError
-from airflow_provider_tencent_ocr.pii import PiiMode
-from airflow_provider_tencent_ocr.uris import local_path, redact_uri
+from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
+from airflow_provider_tencent_ocr.rows.pii import PiiMode
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_tencent_ocr.manifest import Manifest
+    from airflow_provider_tencent_ocr.io.manifest import Manifest
 
 
 def output_asset(output: str) -> Asset:
@@ -96,7 +96,7 @@ def _no_retry_for_lasting_failures(execute: _Execute) -> _Execute:
 
     @functools.wraps(execute)
     def wrapper(self: Any, context: Any) -> Any:
-        from airflow_provider_tencent_ocr.runner import RunAborted
+        from airflow_provider_tencent_ocr.run.runner import RunAborted
 
         try:
             return execute(self, context)
@@ -246,13 +246,13 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
 
     @_no_retry_for_lasting_failures
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_tencent_ocr.cache import ResultCache, default_cache_uri
         from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+        from airflow_provider_tencent_ocr.io.cache import ResultCache, default_cache_uri
+        from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter, output_schema
         from airflow_provider_tencent_ocr.lineage import RunLineage
-        from airflow_provider_tencent_ocr.parquet import ParquetOutputWriter, output_schema
-        from airflow_provider_tencent_ocr.pii import PiiProtector
-        from airflow_provider_tencent_ocr.postprocess import build_row_transform, default_photo_dir
-        from airflow_provider_tencent_ocr.runner import OcrRunner, RunOptions
+        from airflow_provider_tencent_ocr.rows.pii import PiiProtector
+        from airflow_provider_tencent_ocr.rows.postprocess import build_row_transform, default_photo_dir
+        from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 
         manifest = self._shard(self._open_manifest())
         self._refuse_overwriting_inputs()
@@ -339,7 +339,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
 
     def _open_manifest(self) -> Manifest:
         """The validated manifest (fails before any image is read or any call is paid for)."""
-        from airflow_provider_tencent_ocr.manifest import manifest_from_images, open_manifest
+        from airflow_provider_tencent_ocr.io.manifest import manifest_from_images, open_manifest
 
         if self.manifest is None:
             images = [self.images] if isinstance(self.images, str) else list(self.images or [])
@@ -379,7 +379,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         """The key for ``pii="hash"``, from the connection or else the Variable; None otherwise."""
         if self.pii != "hash":
             return None
-        from airflow_provider_tencent_ocr.pii import resolve_hmac_key
+        from airflow_provider_tencent_ocr.rows.pii import resolve_hmac_key
 
         if self.pii_key_conn_id:
             return resolve_hmac_key(conn_id=self.pii_key_conn_id)

@@ -1,6 +1,6 @@
 """Singapore NRIC / FIN check letters, from the API reference (the emulator's own copy).
 
-The provider keeps its own copy (``airflow_provider_tencent_ocr.nric``); a test compares the two
+The provider keeps its own copy (``airflow_provider_tencent_ocr.rows.nric``); a test compares the two
 over every prefix and many digit strings, so neither can drift unnoticed.
 """
 

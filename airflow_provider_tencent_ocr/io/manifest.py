@@ -27,8 +27,14 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from airflow_provider_tencent_ocr.errors import TencentOcrError
-from airflow_provider_tencent_ocr.manifest_text import MAX_LINE_BYTES, TextError, capped_lines, check_csv_quoting
-from airflow_provider_tencent_ocr.uris import NotARegularFile, local_path, open_local, path_part, storage_install_hint
+from airflow_provider_tencent_ocr.io.manifest_text import MAX_LINE_BYTES, TextError, capped_lines, check_csv_quoting
+from airflow_provider_tencent_ocr.io.uris import (
+    NotARegularFile,
+    local_path,
+    open_local,
+    path_part,
+    storage_install_hint,
+)
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -108,7 +114,7 @@ class _Location:
         self.storage_conn_id = storage_conn_id
         self.local_path = local_path(source)
         if self.local_path is None:
-            from airflow_provider_tencent_ocr import storage
+            from airflow_provider_tencent_ocr.io import storage
 
             try:
                 storage.filesystem(source, storage_conn_id)
@@ -141,7 +147,7 @@ class _Location:
                     "check its permissions"
                 ) from exc
             return
-        from airflow_provider_tencent_ocr import storage
+        from airflow_provider_tencent_ocr.io import storage
 
         try:
             exists = storage.exists(self.source, conn_id=self.storage_conn_id)
@@ -162,7 +168,7 @@ class _Location:
 
     @contextmanager
     def open_binary(self) -> Iterator[IO[bytes]]:
-        from airflow_provider_tencent_ocr import storage
+        from airflow_provider_tencent_ocr.io import storage
 
         with storage.open_read(self.source, conn_id=self.storage_conn_id) as fh:  # a local FIFO is refused
             yield fh

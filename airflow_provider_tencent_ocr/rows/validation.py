@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from airflow_provider_tencent_ocr import nric
+from airflow_provider_tencent_ocr.rows import nric
 
 _MONTHS = {
     name: number

@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.cache import ResultCache
 from airflow_provider_tencent_ocr.errors import TencentCloudAPIError, TencentOcrError
-from airflow_provider_tencent_ocr.manifest import Manifest, ManifestRow
-from airflow_provider_tencent_ocr.options import RunOptions
-from airflow_provider_tencent_ocr.progress import ProgressReporter
-from airflow_provider_tencent_ocr.retries import CAUSES
-from airflow_provider_tencent_ocr.uris import redact_uri
-from airflow_provider_tencent_ocr.worker import Outcome, Recogniser, RowWorker
+from airflow_provider_tencent_ocr.io.cache import ResultCache
+from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
+from airflow_provider_tencent_ocr.io.uris import redact_uri
+from airflow_provider_tencent_ocr.run.options import RunOptions
+from airflow_provider_tencent_ocr.run.progress import ProgressReporter
+from airflow_provider_tencent_ocr.run.retries import CAUSES
+from airflow_provider_tencent_ocr.run.worker import Outcome, Recogniser, RowWorker
 
 __all__ = [
     "ErrorRateExceeded",

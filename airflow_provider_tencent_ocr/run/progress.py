@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from airflow_provider_tencent_ocr.retries import RetryStats
+from airflow_provider_tencent_ocr.run.retries import RetryStats
 
 
 @dataclass(frozen=True)

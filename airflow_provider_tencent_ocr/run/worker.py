@@ -20,17 +20,17 @@ from typing import Protocol
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.cache import ResultCache, cache_key
-from airflow_provider_tencent_ocr.concurrency import AdaptiveConcurrency
 from airflow_provider_tencent_ocr.errors import InvalidImageError, TencentCloudAPIError
-from airflow_provider_tencent_ocr.images import check_image_bytes, is_http_url, load_image
-from airflow_provider_tencent_ocr.inflight import InFlight
-from airflow_provider_tencent_ocr.manifest import ManifestRow
-from airflow_provider_tencent_ocr.options import RunOptions
-from airflow_provider_tencent_ocr.progress import Progress
-from airflow_provider_tencent_ocr.ratelimit import AdaptiveRateLimiter
-from airflow_provider_tencent_ocr.retries import CallBudget, RetryStats
-from airflow_provider_tencent_ocr.uris import redact_uri
+from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
+from airflow_provider_tencent_ocr.io.images import check_image_bytes, is_http_url, load_image
+from airflow_provider_tencent_ocr.io.manifest import ManifestRow
+from airflow_provider_tencent_ocr.io.uris import redact_uri
+from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
+from airflow_provider_tencent_ocr.run.inflight import InFlight
+from airflow_provider_tencent_ocr.run.options import RunOptions
+from airflow_provider_tencent_ocr.run.progress import Progress
+from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter
+from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats
 
 log = logging.getLogger(__name__)
 

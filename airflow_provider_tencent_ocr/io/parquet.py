@@ -18,10 +18,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from airflow_provider_tencent_ocr import __version__, storage
+from airflow_provider_tencent_ocr import __version__
 from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, arrow_fields
 from airflow_provider_tencent_ocr.actions.singapore_id_card import OUTPUT_COLUMNS as ROW_COLUMNS
-from airflow_provider_tencent_ocr.uris import local_path
+from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.uris import local_path
 
 __all__ = [
     "OUTPUT_COLUMNS",

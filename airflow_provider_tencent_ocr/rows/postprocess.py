@@ -13,11 +13,11 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_tencent_ocr import storage
 from airflow_provider_tencent_ocr.actions.singapore_id_card import SingaporeIdCardRow
 from airflow_provider_tencent_ocr.choices import PhotoOutput, check_choice
-from airflow_provider_tencent_ocr.images import sniff_format
-from airflow_provider_tencent_ocr.pii import PiiProtector
+from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.images import sniff_format
+from airflow_provider_tencent_ocr.rows.pii import PiiProtector
 
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp"}
 

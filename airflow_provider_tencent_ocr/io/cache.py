@@ -32,8 +32,8 @@ import threading
 import time
 from typing import Any
 
-from airflow_provider_tencent_ocr import storage
-from airflow_provider_tencent_ocr.uris import local_path, redact_uri
+from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
 from airflow_provider_tencent_ocr.errors import InvalidImageError
-from airflow_provider_tencent_ocr.uris import (
+from airflow_provider_tencent_ocr.io.uris import (
     NotARegularFile,
     local_path,
     open_local,
@@ -242,7 +242,7 @@ def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
 
 
 def _load_object(uri: str, storage_conn_id: str | None) -> bytes:
-    from airflow_provider_tencent_ocr import storage
+    from airflow_provider_tencent_ocr.io import storage
 
     shown = display_uri(uri)
     try:

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_provider_tencent_ocr.errors import TencentOcrError
-from airflow_provider_tencent_ocr.uris import local_path, open_local, scheme, storage_install_hint
+from airflow_provider_tencent_ocr.io.uris import local_path, open_local, scheme, storage_install_hint
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
