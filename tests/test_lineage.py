@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from test_operator import execute, image_file, operator, write_manifest
+from helpers import execute, image_file, operator, write_manifest
 
 from airflow_provider_tencent_ocr.io.parquet import output_schema
 from airflow_provider_tencent_ocr.lineage import MAX_IMAGE_FOLDERS, RunLineage, dataset_id, folder_of
@@ -123,6 +123,7 @@ with DAG("lineage_probe", schedule=None, start_date=pendulum.datetime(2024, 1, 1
 """
 
 
+@pytest.mark.slow
 def test_openlineage_listener_emits_the_datasets(tmp_path):
     """A real DAG run: the OpenLineage provider's listener calls the operator and writes the events."""
     images = [image_file(tmp_path / "cards", i) for i in range(2)]

@@ -55,6 +55,7 @@ def _entry_points(wheel: Path) -> str:
         return zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt"))).decode()
 
 
+@pytest.mark.slow
 def test_wheel_holds_the_provider_and_none_of_the_test_tooling(wheel: Path):
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
@@ -68,6 +69,7 @@ def test_wheel_holds_the_provider_and_none_of_the_test_tooling(wheel: Path):
         assert not name.startswith(("tests/", "dags/", "benchmarks/", "scripts/")), name
 
 
+@pytest.mark.slow
 def test_wheel_declares_the_provider_entry_point_and_no_pytest_plugin(wheel: Path):
     entry_points = _entry_points(wheel)
     assert "[pytest11]" not in entry_points
@@ -75,6 +77,7 @@ def test_wheel_declares_the_provider_entry_point_and_no_pytest_plugin(wheel: Pat
     assert f"provider_info = {PACKAGE}.get_provider_info:get_provider_info" in entry_points
 
 
+@pytest.mark.slow
 def test_wheel_metadata_requires_the_supported_airflow_and_no_emulator(wheel: Path):
     meta = _metadata(wheel)
     assert meta["License-Expression"] == "Apache-2.0"
@@ -104,6 +107,7 @@ def _fresh_env_vars(venv: Path, home: Path) -> dict[str, str]:
     return {**keep, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "VIRTUAL_ENV": str(venv)}
 
 
+@pytest.mark.slow
 def test_installed_alone_airflow_lists_the_provider(fresh_env: Path, tmp_path: Path):
     env = _fresh_env_vars(fresh_env, tmp_path)
     listed = _run(fresh_env / "bin" / "airflow", "providers", "list", "--output", "json", env=env)
@@ -113,6 +117,7 @@ def test_installed_alone_airflow_lists_the_provider(fresh_env: Path, tmp_path: P
     assert '"tencentcloud"' in hooks
 
 
+@pytest.mark.slow
 def test_installed_alone_brings_no_emulator_and_no_pytest_plugin(fresh_env: Path, tmp_path: Path):
     probe = (
         "import importlib.metadata as m, importlib.util as u\n"

@@ -12,8 +12,7 @@ import types
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from helpers import make_png
-from test_contention import OneAtATime, settled
+from helpers import OneAtATime, make_png, settled
 
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
 from tencent_ocr_emulator.server import EmulatorServer, Faults

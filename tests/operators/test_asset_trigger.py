@@ -18,6 +18,9 @@ from helpers import make_png
 
 from tencent_ocr_emulator.server import EmulatorServer
 
+# Slow: airflow db migrate in a subprocess, then a DAG run through the metadata database.
+pytestmark = pytest.mark.slow
+
 PRODUCER = "tencent_ocr_e_asset_producer"
 CONSUMER = "tencent_ocr_e_asset_consumer"
 

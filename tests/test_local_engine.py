@@ -24,6 +24,9 @@ from tencent_ocr_emulator import cards  # noqa: E402
 from tencent_ocr_emulator.local_engine import LocalRecogniser  # noqa: E402
 from tencent_ocr_emulator.server import EmulatorServer  # noqa: E402
 
+# Slow: loads the offline OCR engine's models (seconds on two cores).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_png
+from helpers import OneAtATime, make_png, settled
 
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.io.cache import ResultCache
@@ -34,29 +33,6 @@ class ListSink:
 
     def write_rows(self, rows: list[dict[str, Any]]) -> None:
         self.rows.extend(rows)
-
-
-class OneAtATime:
-    """An overloaded service: one recognition at a time, ``seconds`` each, the rest queue.
-
-    Each queued request is recognised (and billed by the emulator) when its turn comes, even if
-    its client has given up waiting, as a real overloaded service would.
-    """
-
-    name = "one-at-a-time"
-
-    def __init__(self, seconds: float) -> None:
-        self.inner = FixtureRecogniser()
-        self.seconds = seconds
-        self._lock = threading.Lock()
-
-    def recognise(self, image: bytes, *, return_head_image: bool) -> Recognition:
-        with self._lock:
-            time.sleep(self.seconds)
-            return self.inner.recognise(image, return_head_image=return_head_image)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @pytest.fixture
@@ -84,13 +60,6 @@ def run_list(runner: OcrRunner, paths: list[str]) -> tuple[RunSummary, list[dict
     sink = ListSink()
     summary = runner.run(manifest_from_images(paths), sink, output="memory")
     return summary, sink.rows
-
-
-def settled(emulator: EmulatorServer) -> None:
-    """Wait until the emulator has answered (and billed) everything it accepted."""
-    deadline = time.monotonic() + 60
-    while emulator.stats.in_flight and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 # -- throttling is back-pressure ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from packaging.requirements import Requirement
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from tencent_ocr_emulator.server import EmulatorServer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Every way the real API accepts a request works on the emulator, and every answer is in its envelope.
 
-Requests are signed by ``tests/emulator_client.py``, written from the published algorithms and
+Requests are signed by ``emulator/tests/emulator_client.py``, written from the published algorithms and
 sharing no code with the emulator, so each checks the other.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from emulator_client import Client, code, send
-from helpers import make_png
+from sample_images import make_png
 
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer

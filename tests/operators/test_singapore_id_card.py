@@ -11,7 +11,6 @@ import collections
 import functools
 import http.server
 import threading
-import types
 from pathlib import Path
 
 import duckdb
@@ -19,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from airflow.sdk import Asset
-from helpers import make_png
+from helpers import execute, image_file, make_context, make_png, operator, write_manifest
 
 from airflow_provider_tencent_ocr.io.manifest import ManifestError
 from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS, output_schema
@@ -34,35 +33,6 @@ FIELDS = {
     "ID": "S1234567D",
     "Race": "CHINESE",
 }
-
-
-def make_context(**values):
-    return {"outlet_events": collections.defaultdict(types.SimpleNamespace), **values}
-
-
-def execute(op, **values):
-    context = make_context(**values)
-    return op.execute(context), context
-
-
-def operator(tmp_path, **kwargs):
-    kwargs.setdefault("output", str(tmp_path / "out" / "cards.parquet"))
-    kwargs.setdefault("max_in_flight", 4)
-    kwargs.setdefault("progress_interval", 60.0)
-    return TencentOcrSingaporeIdCardOperator(task_id="ocr", **kwargs)
-
-
-def write_manifest(path: Path, rows: list[tuple[str, str]], header: str = "record_id,image_uri") -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([header, *(",".join(r) for r in rows)]) + "\n")
-    return str(path)
-
-
-def image_file(folder: Path, seed: int) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"img_{seed}.png"
-    path.write_bytes(make_png(5, 5, seed=seed))
-    return str(path)
 
 
 def read(path) -> list[dict]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_png
+from sample_images import make_png
 
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer
@@ -83,6 +83,7 @@ def _run_client(python: Path, server: EmulatorServer, cases: dict[str, dict[str,
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_vendor_sdk_calls_the_emulator_every_way_the_service_accepts(vendor_python: Path) -> None:
     image = make_png(40, 30, seed=5)  # small: a GET request is limited to 32 KB
     recogniser = FixtureRecogniser(unknown="reject")

@@ -22,6 +22,9 @@ from hostile_http import HostileServer, hostile_server, send_json
 
 from tencent_ocr_emulator.server import EmulatorServer
 
+# Slow: airflow db migrate in a subprocess, then Airflow's API route function.
+pytestmark = pytest.mark.slow
+
 SECRET_ID = "AKIDstoredconn"
 SECRET_KEY = "stored-secret-key-never-to-leave"
 STORED = "ocr_stored"

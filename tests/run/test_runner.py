@@ -290,6 +290,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_half_way_then_rerun_pays_at_most_in_flight_twice(tmp_path, connect):
     paths = write_images(tmp_path / "img", 40)
     listing = tmp_path / "paths.txt"
@@ -297,7 +298,7 @@ def test_sigkill_half_way_then_rerun_pays_at_most_in_flight_twice(tmp_path, conn
     cache_path, out = str(tmp_path / "cache.sqlite"), str(tmp_path / "out.parquet")
     with EmulatorServer(rate_limit=1000, latency=0.1) as emulator:
         connect(emulator)
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         args = [sys.executable, "-c", _CHILD, str(listing), cache_path, out, CONN_ID]
         child = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:

@@ -25,7 +25,10 @@ from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS, output_schem
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+# Slow: airflow db migrate in a subprocess, then dag.test() of two DAGs.
+pytestmark = pytest.mark.slow
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
 PRODUCER = "example_tencent_ocr_singapore_id_cards"
 CONSUMER = "example_tencent_ocr_warn_report"
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-DAG_FILE = Path(__file__).resolve().parents[1] / "dags" / "example_tencent_ocr_warn_report.py"
+DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "example_tencent_ocr_warn_report.py"
 DAG_ID = "example_tencent_ocr_warn_report"
 
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from emulator_client import Client, code, send
-from helpers import make_png
+from sample_images import make_png
 
 from tencent_ocr_emulator.process import emulator_process
 from tencent_ocr_emulator.recognisers import FixtureRecogniser, Recognition

@@ -23,7 +23,10 @@ from helpers import make_png
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from tencent_ocr_emulator.server import EmulatorServer
 
-ROOT = Path(__file__).resolve().parents[1]
+# Slow: separate processes sharing a cache, one of them killed with SIGKILL.
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 OCR_CONN = "tencentcloud_shared_cache_test"
 
 _CHILD = textwrap.dedent(

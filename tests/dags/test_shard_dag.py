@@ -17,7 +17,7 @@ from helpers import make_png
 from airflow_provider_tencent_ocr.shards import part_name
 from tencent_ocr_emulator.server import EmulatorServer
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
 DAG_ID = "example_tencent_ocr_sharded"
 SHARDS = 3
 ROWS = 20
@@ -88,6 +88,7 @@ def sharded_run(tmp_path_factory):
                 os.environ[key] = value
 
 
+@pytest.mark.slow
 def test_mapped_shards_write_every_row_once(sharded_run):
     assert str(sharded_run["run"].state) == "success"
     folder = sharded_run["demo"] / "singapore_id_cards_sharded"
@@ -100,6 +101,7 @@ def test_mapped_shards_write_every_row_once(sharded_run):
     assert sharded_run["emulator"].stats.billed == ROWS
 
 
+@pytest.mark.slow
 def test_one_asset_event_for_the_dataset_after_all_parts(sharded_run):
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.models.taskinstance import TaskInstance

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from emulator_client import Client, code
-from helpers import make_png
+from sample_images import make_png
 
 from tencent_ocr_emulator import imageinfo
 from tencent_ocr_emulator.server import DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, EmulatorServer
