@@ -168,8 +168,8 @@ _ARROW_TYPES: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _column(arrow: str, *, kept_on_error: bool = False, pii: bool = False, default: Any = None) -> Any:
-    """A row field with its output facts: Arrow type, kept by an error row, personal data."""
+def _column(arrow: str, *, kept_on_error: bool = False, pii: str | None = None, default: Any = None) -> Any:
+    """A row field with its output facts: Arrow type, kept by an error row, personal-data kind (``PiiKind``)."""
     return field(default=default, metadata={"arrow": arrow, "kept_on_error": kept_on_error, "pii": pii})
 
 
@@ -193,19 +193,19 @@ class SingaporeIdCardRow:
     request_id: str | None = _column("string", kept_on_error=True)
     attempts: int = _column("int32", kept_on_error=True, default=0)
     # The response fields, raw (RESPONSE_FIELDS order).
-    ch_name: str | None = _column("string", pii=True)
-    en_name: str | None = _column("string", pii=True)
+    ch_name: str | None = _column("string", pii="name")
+    en_name: str | None = _column("string", pii="name")
     sex: str | None = _column("string")
     country_of_birth: str | None = _column("string")
-    birthday: str | None = _column("string")
-    address: str | None = _column("string", pii=True)
-    id_number: str | None = _column("string", pii=True)
+    birthday: str | None = _column("string", pii="birth_date")
+    address: str | None = _column("string", pii="address")
+    id_number: str | None = _column("string", pii="identifier")
     race: str | None = _column("string")
-    nric_code: str | None = _column("string", pii=True)
-    post_code: str | None = _column("string")
-    date_of_expiration: str | None = _column("string")
-    date_of_issue: str | None = _column("string")
-    photo: bytes | None = _column("binary")
+    nric_code: str | None = _column("string", pii="identifier")
+    post_code: str | None = _column("string", pii="postcode")
+    date_of_expiration: str | None = _column("string", pii="date")
+    date_of_issue: str | None = _column("string", pii="date")
+    photo: bytes | None = _column("binary", pii="portrait")
     warn_codes: tuple[int, ...] | None = _column("list<int32>")
     # One flag per documented warn code (WARN_CODES order); null on error rows.
     warn_covered: bool | None = _column("bool")
@@ -217,9 +217,9 @@ class SingaporeIdCardRow:
     warn_not_enabled: bool | None = _column("bool")
     ocr_at: datetime | None = _column("timestamp[us, UTC]", kept_on_error=True)
     # Typed twins of the raw strings (see validation.py).
-    birth_date: date | None = _column("date32")
-    date_of_issue_date: date | None = _column("date32")
-    date_of_expiration_date: date | None = _column("date32")
+    birth_date: date | None = _column("date32", pii="birth_date")
+    date_of_issue_date: date | None = _column("date32", pii="date")
+    date_of_expiration_date: date | None = _column("date32", pii="date")
     sex_normalised: str | None = _column("string")
     id_type: str | None = _column("string")
     id_checksum_valid: bool | None = _column("bool")
@@ -297,7 +297,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SingaporeIdCardRo
 _COLUMN_SET = frozenset(OUTPUT_COLUMNS)
 #: What an error row keeps when a later step fails: the identity of the row, never its content.
 KEPT_ON_ERROR: frozenset[str] = frozenset(f.name for f in fields(SingaporeIdCardRow) if f.metadata["kept_on_error"])
-#: The personal-data columns that ``pii="mask"`` / ``"hash"`` transform.
+#: The personal-data columns (those with a kind) that ``pii="mask"`` / ``"hash"`` transform (see ``rows/pii.py``).
 PII_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SingaporeIdCardRow) if f.metadata["pii"])
 
 

@@ -18,7 +18,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs, check_choice
 from airflow_provider_tencent_ocr.errors import TencentOcrError
 from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
-from airflow_provider_tencent_ocr.rows.pii import PiiMode
+from airflow_provider_tencent_ocr.rows.pii import PiiMode, check_portrait_allowed
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -124,7 +124,10 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
     :param photo_output: ``none`` (default; the portrait is not even requested), ``inline`` (binary
         ``photo`` column) or ``files`` (one file per portrait under ``photo_dir``, path in ``photo_path``).
     :param photo_dir: where ``photo_output="files"`` writes, by default ``photos/`` beside the output (templated).
-    :param pii: ``plain``, ``mask`` or ``hash`` for id_number, ch_name, en_name, address and nric_code.
+    :param pii: ``plain``, ``mask`` or ``hash``: what the personal-data columns hold (names and numbers
+        masked or keyed-hashed; dates cut to the year, postcodes to their sector; see docs/personal-data.md).
+    :param allow_portrait: with ``pii="mask"`` or ``"hash"``, write portraits anyway (``photo_output``
+        other than ``none`` is refused in those modes without it).
     :param pii_key_conn_id: connection whose password is the HMAC key for ``pii="hash"`` (templated).
     :param pii_key_variable: or an Airflow Variable holding that key (templated).
     :param cache: result cache folder, local or object storage, safe to share between tasks (default:
@@ -186,6 +189,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         photo_output: PhotoOutput = "none",
         photo_dir: str | None = None,
         pii: PiiMode | PiiModeName = "plain",
+        allow_portrait: bool = False,
         pii_key_conn_id: str | None = None,
         pii_key_variable: str | None = None,
         cache: str | None = None,
@@ -209,6 +213,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         pii = PiiMode.parse(pii)  # "HASH" and " hash " are hash too, everywhere below
         if isinstance(carry_columns, str) and "{{" not in carry_columns:
             raise ValueError(f"carry_columns must be a list of column names, e.g. [{carry_columns!r}], not a string")
+        check_portrait_allowed(pii, wants_portrait=photo_output != "none", allow_portrait=allow_portrait)
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
             raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
         if (shard_index is None) != (shard_count is None):
@@ -230,6 +235,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         self.photo_output = photo_output
         self.photo_dir = photo_dir
         self.pii = pii
+        self.allow_portrait = allow_portrait
         self.pii_key_conn_id = pii_key_conn_id
         self.pii_key_variable = pii_key_variable
         self.cache = cache
@@ -262,7 +268,7 @@ class TencentOcrSingaporeIdCardOperator(BaseOperator):
         self._lineage = RunLineage(manifest=self.manifest, output=dataset, schema=schema)
         manifest = self._lineage.watch(manifest)
         transform = build_row_transform(
-            protector=PiiProtector(self.pii, self._hmac_key()),
+            protector=PiiProtector(self.pii, self._hmac_key(), allow_portrait=self.allow_portrait),
             photo_output=self.photo_output,
             photo_dir=self.photo_dir or default_photo_dir(self.output_uri),
             storage_conn_id=self.storage_conn_id,

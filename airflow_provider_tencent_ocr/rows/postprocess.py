@@ -17,7 +17,7 @@ from airflow_provider_tencent_ocr.actions.singapore_id_card import SingaporeIdCa
 from airflow_provider_tencent_ocr.choices import PhotoOutput, check_choice
 from airflow_provider_tencent_ocr.io import storage
 from airflow_provider_tencent_ocr.io.images import sniff_format
-from airflow_provider_tencent_ocr.rows.pii import PiiProtector
+from airflow_provider_tencent_ocr.rows.pii import PiiProtector, check_portrait_allowed
 
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp"}
 
@@ -51,6 +51,9 @@ def build_row_transform(
     check_choice("photo_output", photo_output, PhotoOutput)
     if photo_output == "files" and not photo_dir:
         raise ValueError("photo_output='files' needs photo_dir")
+    check_portrait_allowed(
+        protector.mode, wants_portrait=photo_output != "none", allow_portrait=protector.allow_portrait
+    )
 
     def transform(row: SingaporeIdCardRow) -> SingaporeIdCardRow:
         changes: dict[str, Any] = {}

@@ -73,12 +73,20 @@ def run(cards, **kwargs):
     return rows, result
 
 
-def _check_validation_columns(front: dict) -> None:
-    # Computed from the clear values, before any masking or hashing.
+def _check_validation_columns(front: dict, *, protected: bool = False) -> None:
+    # Computed from the clear values, before any masking or hashing; a protected birth date keeps its year.
     assert front["id_type"] == "NRIC"
     assert front["id_checksum_valid"] is True
-    assert front["birth_date"] == dt.date(1980, 2, 1)
+    assert front["birth_date"] == (dt.date(1980, 1, 1) if protected else dt.date(1980, 2, 1))
     assert front["sex_normalised"] == "M"
+
+
+def _check_coarsened(front: dict, back: dict) -> None:
+    """The protected modes' rule: dates cut to the year, postcodes to their sector, no portrait."""
+    assert (front["birthday"], back["date_of_issue"], back["post_code"]) == ("1980", "2019", "56")
+    assert back["date_of_issue_date"] == dt.date(2019, 1, 1)
+    assert front["photo"] is None and front["photo_path"] is None
+    assert (front["race"], front["sex"], front["country_of_birth"]) == ("CHINESE", "M", "SINGAPORE")
 
 
 def test_plain_keeps_the_values(cards):
@@ -92,14 +100,14 @@ def test_plain_keeps_the_values(cards):
 def test_mask(cards):
     rows, _ = run(cards, pii="mask")
     front, back, error = rows
-    assert front["id_number"] == "S*******D"
-    assert front["en_name"] == "T" + "*" * (len(FRONT["EnName"]) - 2) + "N"
-    assert front["ch_name"] == "陈*九"
-    assert back["address"] == "B" + "*" * (len(BACK["Address"]) - 2) + "1"
-    assert back["nric_code"] == "S*******D"
-    assert (front["race"], front["birthday"], back["post_code"]) == ("CHINESE", "01-02-1980", "560987")
-    _check_validation_columns(front)
-    assert back["date_of_issue_date"] == dt.date(2019, 3, 15)
+    # First character and a fixed mask: the length of the value is not kept.
+    assert front["id_number"] == "S*****"
+    assert front["en_name"] == "T*****"
+    assert front["ch_name"] == "陈*****"
+    assert back["address"] == "B*****"
+    assert back["nric_code"] == "S*****"
+    _check_coarsened(front, back)
+    _check_validation_columns(front, protected=True)
     assert error["id_number"] is None
 
 
@@ -118,7 +126,8 @@ def test_hash_with_a_key_from_a_connection(cards, monkeypatch):
     assert back["address"] == _expected_hash(key, BACK["Address"])
     assert back["nric_code"] == front["id_number"]  # same value, same key: joinable
     assert front["id_number"] != hashlib.sha256(b"S1234567D").hexdigest()  # keyed, not a bare digest
-    _check_validation_columns(front)
+    _check_coarsened(front, back)
+    _check_validation_columns(front, protected=True)
     assert key not in json.dumps(result)
 
 
@@ -128,7 +137,7 @@ def test_hash_with_a_key_from_a_variable(cards, monkeypatch):
     rows, _ = run(cards, pii="hash", pii_key_variable="ocr_pii_key")
     front, _, _ = rows
     assert front["id_number"] == _expected_hash(key, "S1234567D")
-    _check_validation_columns(front)
+    _check_validation_columns(front, protected=True)
 
 
 def test_hash_without_a_key_fails_before_any_call(cards, tencent_ocr_emulator, monkeypatch):
@@ -167,6 +176,26 @@ def test_photo_files_in_a_chosen_folder(cards, tmp_path):
     rows, _ = run(cards, photo_output="files", photo_dir=str(tmp_path / "portraits"))
     assert Path(rows[0]["photo_path"]).parent == tmp_path / "portraits"
     assert not (tmp_path / "out" / "photos").exists()
+
+
+@pytest.mark.parametrize("pii", ["mask", "hash"])
+def test_a_portrait_in_a_protected_mode_is_refused_when_the_dag_is_parsed(pii):
+    with pytest.raises(ValueError, match=r"pii='(mask|hash)'.*photo_output.*allow_portrait=True"):
+        TencentOcrSingaporeIdCardOperator(
+            task_id="ocr",
+            images=["/x.png"],
+            output="/o.parquet",
+            pii=pii,
+            photo_output="inline",
+            pii_key_variable="k",
+        )
+
+
+def test_a_portrait_in_a_protected_mode_when_explicitly_allowed(cards):
+    rows, _ = run(cards, pii="mask", photo_output="inline", allow_portrait=True)
+    front, back, _ = rows
+    assert front["photo"] == cards.front[:64]
+    assert front["id_number"] == "S*****" and back["post_code"] == "56"
 
 
 def test_photo_none(cards, tmp_path):

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from airflow_provider_tencent_ocr.actions.singapore_id_card import PII_COLUMNS
 from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS
 from airflow_provider_tencent_ocr.rows.pii import (
-    PII_COLUMNS,
     PiiMode,
     PiiProtector,
     hash_value,
@@ -33,7 +33,21 @@ ROW = {
 
 def test_pii_columns():
     # Derived from the row definition (file order); the set is the documented contract.
-    assert set(PII_COLUMNS) == {"id_number", "ch_name", "en_name", "address", "nric_code"}
+    assert set(PII_COLUMNS) == {
+        "id_number",
+        "ch_name",
+        "en_name",
+        "address",
+        "nric_code",
+        "birthday",
+        "post_code",
+        "date_of_issue",
+        "date_of_expiration",
+        "photo",
+        "birth_date",
+        "date_of_issue_date",
+        "date_of_expiration_date",
+    }
     assert list(PII_COLUMNS) == [c for c in OUTPUT_COLUMNS if c in PII_COLUMNS]
 
 
@@ -55,7 +69,7 @@ def test_bad_mode_names_the_argument_and_allowed_values():
 
 @pytest.mark.parametrize(
     ("value", "masked"),
-    [("S1234567D", "S*******D"), ("", ""), ("A", "*"), ("AB", "**"), ("ABC", "A*C"), ("夏明阳", "夏*阳")],
+    [("S1234567D", "S*****"), ("", ""), ("A", "******"), ("AB", "A*****"), ("ABC", "A*****"), ("夏明阳", "夏*****")],
 )
 def test_mask_value(value, masked):
     assert mask_value(value) == masked
@@ -81,10 +95,10 @@ def test_mask_mode_masks_only_pii_columns():
     row = dict(ROW)
     out = PiiProtector(PiiMode.MASK).apply(row)
     assert row == ROW  # input untouched
-    assert out["id_number"] == "S*******D"
-    assert out["ch_name"] == "夏*阳"
-    assert out["en_name"] == "X***********G"
-    assert out["address"] == "1**********D"
+    assert out["id_number"] == "S*****"
+    assert out["ch_name"] == "夏*****"
+    assert out["en_name"] == "X*****"
+    assert out["address"] == "1*****"
     assert out["nric_code"] == ""
     for column in ("record_id", "race", "id_type", "id_checksum_valid"):
         assert out[column] == ROW[column]
@@ -93,7 +107,7 @@ def test_mask_mode_masks_only_pii_columns():
 def test_hash_mode_hashes_pii_columns_with_the_key():
     key = b"0123456789abcdef0123456789abcdef"
     out = PiiProtector("hash", key=key).apply(ROW)
-    for column in PII_COLUMNS:
+    for column in ("id_number", "ch_name", "en_name", "address", "nric_code"):
         assert out[column] == hash_value(ROW[column], key)
     assert out["nric_code"] == ""
     assert out["race"] == "CHINESE"

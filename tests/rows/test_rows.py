@@ -13,7 +13,7 @@ from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
 from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS, ParquetOutputWriter, output_schema
-from airflow_provider_tencent_ocr.rows.pii import PII_COLUMNS, PiiProtector
+from airflow_provider_tencent_ocr.rows.pii import PiiProtector, column_kinds
 from airflow_provider_tencent_ocr.rows.validation import id_checksum_valid, normalise_sex, parse_card_date
 from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 from tencent_ocr_emulator.server import EmulatorServer
@@ -52,7 +52,7 @@ def test_the_row_owns_the_columns_and_their_order():
     assert raw == list(sg.RESPONSE_FIELDS.values())
     flags = [c for c in OUTPUT_COLUMNS if c.startswith("warn_") and c != "warn_codes"]
     assert flags == list(sg.WARN_CODES.values())
-    assert PII_COLUMNS == sg.PII_COLUMNS
+    assert sg.PII_COLUMNS == tuple(column_kinds(sg.SingaporeIdCardRow))
     assert sg.KEPT_ON_ERROR == {"record_id", "image_uri", "image_sha256", "request_id", "attempts", "ocr_at"}
 
 
@@ -94,7 +94,8 @@ def test_personal_data_stays_out_of_repr_and_the_pii_step_keeps_the_type():
     assert not any(value in text for value in ("S1234567D", "TAN AH KOW", "陈亚九", "/cards/7.png"))
     masked = PiiProtector("mask").apply(row)
     assert isinstance(masked, sg.SingaporeIdCardRow)
-    assert (masked.id_number, masked.en_name) == ("S*******D", "T********W")
+    assert (masked.id_number, masked.en_name) == ("S*****", "T*****")
+    assert masked.birth_date == dt.date(1980, 1, 1) and masked.photo is None
     assert masked.id_checksum_valid is True  # computed from the clear value before masking
 
 
