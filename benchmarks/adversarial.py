@@ -239,6 +239,11 @@ def _fail_fast(error: BaseException | None) -> bool:
     return isinstance(error, AirflowFailException)
 
 
+def _cause(error: BaseException | None) -> BaseException | None:
+    """The error an AirflowFailException was raised from (the operator raises ``... from err``)."""
+    return error.__cause__ if _fail_fast(error) and error is not None and error.__cause__ else error
+
+
 def write(path: Path, data: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data if isinstance(data, bytes) else data.encode())
@@ -268,7 +273,7 @@ def expect_refused(
     if run.error is None:
         lost = written - len(run.rows)
         return Verdict(False, f"not refused: {len(run.rows)} rows", lost, run.texts(), [run.output])
-    ok = isinstance(run.error, kind) and _fail_fast(run.error) and run.requests == 0
+    ok = isinstance(_cause(run.error), kind) and _fail_fast(run.error) and run.requests == 0
     if must_name:
         ok = ok and must_name in str(run.error)
     return Verdict(ok, f"{type(run.error).__name__}: {str(run.error)[:150]}", texts=run.texts())
@@ -732,7 +737,7 @@ def fault_cases(env: Env) -> Iterator[tuple[str, Callable[[], Verdict]]]:
     def fatal() -> Verdict:
         folder, uri = table_error("FailedOperation.UnOpenError")
         run = run_operator(env, folder, images=[uri])
-        ok = isinstance(run.error, RunAborted) and _fail_fast(run.error)
+        ok = isinstance(_cause(run.error), RunAborted) and _fail_fast(run.error)
         return Verdict(ok, f"{type(run.error).__name__}", texts=run.texts())
 
     def per_image() -> Verdict:
@@ -775,7 +780,7 @@ def fault_cases(env: Env) -> Iterator[tuple[str, Callable[[], Verdict]]]:
             run = run_operator(env, folder, images=[env.image(folder)], tencentcloud_conn_id="wrong_key")
         finally:
             os.environ.pop("AIRFLOW_CONN_WRONG_KEY", None)
-        ok = isinstance(run.error, RunAborted) and _fail_fast(run.error)
+        ok = isinstance(_cause(run.error), RunAborted) and _fail_fast(run.error)
         return Verdict(ok, f"{type(run.error).__name__}: {str(run.error)[:100]}", texts=run.texts())
 
     yield "fault: wrong SecretKey (AuthFailure, no retry)", wrong_key

@@ -19,10 +19,17 @@ STORED_AS = {"output": "output_uri"}
 
 
 def _params() -> dict[str, str]:
-    """``:param name: text`` blocks of the class docstring, continuation lines joined."""
-    doc = inspect.getdoc(Op) or ""
-    blocks = re.split(r"\n(?=:param )", doc[doc.index(":param ") :])
-    return {m.group(1): " ".join(m.group(2).split()) for b in blocks if (m := re.match(r":param (\w+):(.*)", b, re.S))}
+    """``:param name: text`` blocks of the class docstrings (the operator's and its bases'), lines joined."""
+    params: dict[str, str] = {}
+    for cls in reversed(Op.__mro__):
+        doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+        if ":param " not in doc or not cls.__module__.startswith("airflow_provider_tencent_ocr"):
+            continue
+        blocks = re.split(r"\n(?=:param )", doc[doc.index(":param ") :])
+        params.update(
+            {m.group(1): " ".join(m.group(2).split()) for b in blocks if (m := re.match(r":param (\w+):(.*)", b, re.S))}
+        )
+    return params
 
 
 def test_every_template_field_is_an_attribute_set_by_init():

@@ -18,10 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowFailException
 from helpers import execute, image_file, make_context, make_png, operator, write_manifest
 
 from airflow_provider_tencent_ocr.io.manifest import ManifestError
 from airflow_provider_tencent_ocr.io.parquet import OUTPUT_COLUMNS, output_schema
+from airflow_provider_tencent_ocr.operators.assembly import open_manifest
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator, output_asset
 from airflow_provider_tencent_ocr.run.runner import ErrorRateExceeded
 
@@ -182,24 +184,27 @@ def test_tencent_error_code_and_message(tmp_path, tencent_ocr_emulator, tencent_
 # -- manifest problems fail the task ----------------------------------------------------------------
 def test_missing_manifest_fails_naming_the_file(tmp_path, tencent_ocr_conn_id):
     path = tmp_path / "nowhere" / "manifest.csv"
-    with pytest.raises(ManifestError, match="manifest.csv"):
+    with pytest.raises(AirflowFailException, match="manifest.csv") as raised:
         execute(operator(tmp_path, manifest=str(path)))
+    assert isinstance(raised.value.__cause__, ManifestError)
     assert not (tmp_path / "out" / "cards.parquet").exists()
 
 
 def test_unreadable_manifest_fails_naming_the_file(tmp_path, tencent_ocr_conn_id):
     path = tmp_path / "manifest.parquet"
     path.write_bytes(b"this is not parquet at all" * 10)
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(AirflowFailException) as raised:
         execute(operator(tmp_path, manifest=str(path)))
+    assert isinstance(raised.value.__cause__, ManifestError)
     assert "manifest.parquet" in str(raised.value)
     assert not (tmp_path / "out" / "cards.parquet").exists()
 
 
 def test_missing_image_column_names_the_file_and_the_columns_found(tmp_path, tencent_ocr_conn_id):
     path = write_manifest(tmp_path / "cards.csv", [("a", "x.png")], header="record_id,picture")
-    with pytest.raises(ManifestError) as raised:
+    with pytest.raises(AirflowFailException) as raised:
         execute(operator(tmp_path, manifest=path))
+    assert isinstance(raised.value.__cause__, ManifestError)
     message = str(raised.value)
     assert "cards.csv" in message and "image_uri" in message
     assert "record_id" in message and "picture" in message
@@ -358,4 +363,4 @@ def test_an_output_without_a_fixed_folder_needs_explicit_outlets(output):
 def test_images_rendered_to_the_text_of_a_list_is_refused():
     op = TencentOcrSingaporeIdCardOperator(task_id="ocr", images="['/a.png', '/b.png']", output="/tmp/x.parquet")
     with pytest.raises(ValueError, match="render_template_as_native_obj"):
-        op._open_manifest()
+        open_manifest(op)

@@ -1,0 +1,235 @@
+"""The one place a run is assembled from an operator's rendered arguments.
+
+Where it writes (a shard's part file, the cache beside it), the manifest, the hook, the cache, the
+row transform, the options, the runner and the writer are all derived here, as values of one
+:class:`AssembledRun`. The operator's own attributes are only read: a run never changes them, so
+a retried or re-rendered task starts from its arguments again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+    from airflow_provider_tencent_ocr.io.cache import ResultCache
+    from airflow_provider_tencent_ocr.io.manifest import Manifest
+    from airflow_provider_tencent_ocr.lineage import RunLineage
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunSummary
+
+log = logging.getLogger(__name__)
+
+
+class OutputPathRefused(TencentOcrError, ValueError):
+    """The output or cache would overwrite an input (or each other): refused before any call."""
+
+
+class RunArguments(Protocol):
+    """The rendered operator arguments the factory reads (``TencentOcrBaseOperator`` has them all)."""
+
+    output_uri: str
+    manifest: str | None
+    images: list[str] | str | None
+    manifest_format: str | None
+    image_column: str
+    id_column: str | None
+    carry_columns: Any
+    tencentcloud_conn_id: str
+    storage_conn_id: str | None
+    send_as: Any
+    photo_output: Any
+    photo_dir: str | None
+    pii: Any
+    allow_portrait: bool
+    pii_key_conn_id: str | None
+    pii_key_variable: str | None
+    cache: str | None
+    max_requests_per_second: Any
+    max_in_flight: int
+    max_attempts: int
+    timeout: float | None
+    retry_deadline: float | None
+    max_error_rate: float | None
+    batch_rows: int
+    progress_interval: float
+    shard_index: Any
+    shard_count: Any
+
+    def output_schema(self, carry_fields: list[pa.Field]) -> pa.Schema: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where this task writes: its output file, the dataset it is part of, and its cache (None: no cache)."""
+
+    output: str
+    dataset: str
+    cache: str | None
+
+
+@dataclass
+class AssembledRun:
+    """Everything one run needs, built from the arguments; :meth:`run` runs it and closes what it opened."""
+
+    target: Target
+    manifest: Manifest
+    schema: pa.Schema
+    lineage: RunLineage
+    hook: TencentOcrHook
+    runner: OcrRunner
+    cache: ResultCache | None
+    storage_conn_id: str | None
+    _scope: ExitStack = field(default_factory=ExitStack, repr=False)
+
+    def run(self) -> RunSummary:
+        """Run every row into the Parquet output (committed atomically when the run ends well)."""
+        from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter
+
+        with self._scope:
+            if self.cache is not None:
+                self._scope.callback(self.cache.close)
+            out = self.target.output
+            with ParquetOutputWriter(out, self.schema, storage_conn_id=self.storage_conn_id) as writer:
+                return self.runner.run(self.manifest, writer, output=out)
+
+
+def wants_cache(cache: str | None) -> bool:
+    """``cache=None`` (the default) means "next to the output"; only the string ``"none"`` disables it."""
+    return cache is None or str(cache).strip().lower() != "none"
+
+
+def plan_target(args: RunArguments) -> Target:
+    """The output file, dataset and cache of this task: a shard writes its part file, sharing one cache."""
+    from airflow_provider_tencent_ocr.io.cache import default_cache_uri
+    from airflow_provider_tencent_ocr.shards import parse_shard, part_uri, shard_cache_uri
+
+    if args.shard_count is None:
+        cache = (args.cache or default_cache_uri(args.output_uri)) if wants_cache(args.cache) else None
+        return Target(args.output_uri, args.output_uri, cache)
+    index, count = parse_shard(args.shard_index, args.shard_count)
+    part = part_uri(args.output_uri, index, count)
+    cache = (args.cache or shard_cache_uri(args.output_uri)) if wants_cache(args.cache) else None
+    # Lineage: a sharded task reports the dataset folder it is a part of, not its part file.
+    return Target(part, posixpath.dirname(part), cache)
+
+
+def open_manifest(args: RunArguments) -> Manifest:
+    """The validated manifest (fails before any image is read or any call is paid for); a shard's slice."""
+    from airflow_provider_tencent_ocr.io import manifest as manifests
+
+    if args.manifest is None:
+        images = [args.images] if isinstance(args.images, str) else list(args.images or [])
+        if len(images) == 1 and images[0].lstrip().startswith("["):
+            raise ValueError(
+                "images rendered to the text of a list; pass the XComArg itself (images=task.output) or "
+                "set render_template_as_native_obj=True on the DAG"
+            )
+        manifest = manifests.manifest_from_images(images, batch_rows=args.batch_rows)
+    else:
+        manifest = manifests.open_manifest(
+            args.manifest,
+            manifest_format=args.manifest_format,
+            image_column=args.image_column,
+            id_column=args.id_column,
+            # a string stays a string, so open_manifest refuses it instead of splitting it into letters
+            carry_columns=args.carry_columns if isinstance(args.carry_columns, str) else list(args.carry_columns or ()),
+            batch_rows=args.batch_rows,
+            storage_conn_id=args.storage_conn_id,
+        )
+    if args.shard_count is None:
+        return manifest
+    from airflow_provider_tencent_ocr.shards import ShardManifest, parse_shard
+
+    index, count = parse_shard(args.shard_index, args.shard_count)
+    shard = ShardManifest(manifest, index, count)
+    log.info("Shard %d of %d: manifest rows %d to %d", index, count, shard.start, shard.stop - 1)
+    return shard
+
+
+def _same_place(a: str | None, b: str | None) -> bool:
+    """Whether two paths or URIs name the same file (symlinks and ``./`` resolved for local paths)."""
+    if not a or not b:
+        return False
+    local_a, local_b = local_path(a), local_path(b)
+    if local_a is not None and local_b is not None:
+        return os.path.realpath(local_a) == os.path.realpath(local_b)
+    if local_a is None and local_b is None:
+        return (redact_uri(a) or a).rstrip("/").lower() == (redact_uri(b) or b).rstrip("/").lower()
+    return False
+
+
+def refuse_overwriting_inputs(output: str, manifest: str | None, cache: str | None) -> None:
+    """Before any call: the output must not replace the manifest, nor the cache either of them."""
+    if _same_place(output, manifest):
+        raise OutputPathRefused(
+            f"output {output!r} is the manifest itself: writing it would replace the manifest; "
+            "choose another output path"
+        )
+    if _same_place(cache, output):
+        raise OutputPathRefused(
+            f"cache {cache!r} is the output path: the cache's result files (raw personal data) would replace or "
+            "sit inside the output; choose another cache path (or leave the default)"
+        )
+    if _same_place(cache, manifest):
+        raise OutputPathRefused(f"cache {cache!r} is the manifest itself: choose another cache path")
+
+
+def hmac_key(args: RunArguments) -> bytes | None:
+    """The key for ``pii="hash"``, from the connection or else the Variable; None otherwise."""
+    if args.pii != "hash":
+        return None
+    from airflow_provider_tencent_ocr.rows.pii import resolve_hmac_key
+
+    if args.pii_key_conn_id:
+        return resolve_hmac_key(conn_id=args.pii_key_conn_id)
+    return resolve_hmac_key(variable=args.pii_key_variable)
+
+
+def assemble_run(args: RunArguments) -> AssembledRun:
+    """Build the run from the arguments; every check that needs no API call fails here, before any row."""
+    from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+    from airflow_provider_tencent_ocr.io.cache import ResultCache
+    from airflow_provider_tencent_ocr.lineage import RunLineage
+    from airflow_provider_tencent_ocr.rows.pii import PiiProtector
+    from airflow_provider_tencent_ocr.rows.postprocess import build_row_transform, default_photo_dir
+    from airflow_provider_tencent_ocr.run.options import RunOptions
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner
+
+    target = plan_target(args)
+    manifest = open_manifest(args)
+    refuse_overwriting_inputs(target.output, args.manifest, args.cache if wants_cache(args.cache) else None)
+    schema = args.output_schema(manifest.carry_fields)
+    lineage = RunLineage(manifest=args.manifest, output=target.dataset, schema=schema)
+    transform = build_row_transform(
+        protector=PiiProtector(args.pii, hmac_key(args), allow_portrait=args.allow_portrait),
+        photo_output=args.photo_output,
+        photo_dir=args.photo_dir or default_photo_dir(target.output),
+        storage_conn_id=args.storage_conn_id,
+    )
+    options = RunOptions(
+        send_as=args.send_as,
+        return_head_image=args.photo_output != "none",
+        max_requests_per_second=args.max_requests_per_second,
+        max_in_flight=args.max_in_flight,
+        max_attempts=args.max_attempts,
+        retry_deadline=args.retry_deadline,
+        max_error_rate=args.max_error_rate,
+        progress_interval=args.progress_interval,
+        storage_conn_id=args.storage_conn_id,
+        write_rows=args.batch_rows,  # one output row group per manifest batch
+    )
+    hook = TencentOcrHook(args.tencentcloud_conn_id, timeout=args.timeout)  # the runner reads it back
+    hook.config  # noqa: B018 - read the connection now: a missing one fails before any image is read
+    cache = ResultCache(target.cache, storage_conn_id=args.storage_conn_id) if target.cache else None
+    runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
+    return AssembledRun(target, lineage.watch(manifest), schema, lineage, hook, runner, cache, args.storage_conn_id)
