@@ -16,6 +16,10 @@ one upload round takes longer than that), whatever ``batch_rows`` is. A store th
 never stops the run: results are retried in the background and at ``close``, and those it never
 took are paid again by a later run.
 
+Several tasks at once: before paying for a key, a run claims it (``claim``, see ``claims.py``); a run
+that finds the key claimed by another live task waits for that task's result (``wait_for``) instead
+of calling. So tasks over the same images pay for each image once.
+
 The cache holds raw OCR results, i.e. personal data: keep it where the output's readers cannot
 reach it (object storage gets the bucket's permissions, not 0600), and delete it when the run's
 retention ends.
@@ -33,6 +37,7 @@ import time
 from typing import Any
 
 from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.claims import DEFAULT_LEASE_SECONDS, ClaimBook
 from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,15 @@ def default_cache_uri(output_uri: str) -> str:
 class ResultCache:
     """``get`` / ``put`` of JSON results by key; safe from many threads, processes and hosts at once."""
 
-    def __init__(self, uri: str, *, storage_conn_id: str | None = None, sync_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        uri: str,
+        *,
+        storage_conn_id: str | None = None,
+        sync_seconds: float = 2.0,
+        claims: bool = True,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
         self._legacy: _LegacyCache | None = None
         if sync_seconds <= 0:
             raise ValueError(f"sync_seconds must be positive, got {sync_seconds!r}")
@@ -85,6 +98,9 @@ class ResultCache:
         self._closing = False
         self._failing = False  # the last upload failed: the store is unreachable or refusing
         self._uploader: threading.Thread | None = None
+        # Claims shared with other tasks (None: this cache is private to one run, e.g. its scratch dedup).
+        self._claims = ClaimBook(self.uri, conn_id=storage_conn_id, lease_seconds=lease_seconds) if claims else None
+        self._release_after_upload: set[str] = set()
 
     def __repr__(self) -> str:
         return f"ResultCache({self._shown!r})"
@@ -120,6 +136,47 @@ class ResultCache:
         with self._cond:
             stored |= {key + ENTRY_SUFFIX for key in self._pending}
         return len(stored)
+
+    # -- claims -------------------------------------------------------------------------------
+    def claim(self, key: str) -> bool:
+        """True when this run may pay for ``key`` (it then ``put``s and ``release``s); False when another
+        live task holds it: ``wait_for`` its result instead of calling. Always True without claims."""
+        if self._claims is None:
+            return True
+        try:
+            return self._claims.claim(key)
+        except Exception as err:  # a store refusing claims must not stop the run: pay rather than lose a row
+            log.warning("could not claim a cache entry in %s (%s); calling anyway", self._shown, type(err).__name__)
+            return True
+
+    def release(self, key: str) -> None:
+        """Give up the claim on ``key``; on object storage only once its result is uploaded, so a waiting
+        task never finds the claim gone and the result not there yet (and pays again)."""
+        if self._claims is None:
+            return
+        with self._cond:
+            if key in self._pending:
+                self._release_after_upload.add(key)
+                return
+        self._claims.release(key)
+
+    def claim_or_wait(
+        self, key: str, stop: threading.Event, *, poll: float = 0.1, max_poll: float = 2.0
+    ) -> tuple[dict[str, Any], float] | None:
+        """After a miss: None when this run now holds ``key``'s claim (call, ``put``, then ``release``), or the
+        result another task stored while it held the claim (awaited, polling). Also None once ``stop`` is set."""
+        while not stop.is_set():
+            if self.claim(key):
+                found = self.get(key)  # stored by another task between the miss and the claim
+                if found is not None:
+                    self.release(key)
+                return found
+            stop.wait(poll)
+            poll = min(poll * 2, max_poll)
+            found = self.get(key)
+            if found is not None:
+                return found
+        return None
 
     # -- writing ------------------------------------------------------------------------------
     def put(self, key: str, result: dict[str, Any], obtained_at: float) -> None:
@@ -175,6 +232,8 @@ class ResultCache:
             self._cond.notify_all()
         if self._uploader is not None:
             self._uploader.join(timeout=5)
+        if self._claims is not None:
+            self._claims.close()
         if self._legacy is not None:
             self._legacy.close()
 
@@ -221,10 +280,17 @@ class ResultCache:
             backoff = 0.0
             with self._cond:
                 self._failing = False
+                uploaded = []
                 for key, value in batch.items():
                     if self._pending.get(key) is value:  # not replaced by a newer put meanwhile
                         del self._pending[key]
+                        uploaded.append(key)
+                release = [key for key in uploaded if key in self._release_after_upload]
+                self._release_after_upload.difference_update(release)
                 self._cond.notify_all()
+            for key in release:
+                if self._claims is not None:
+                    self._claims.release(key)
 
 
 class _LegacyCache:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StorageBackendMissing",
+    "create_exclusive",
+    "delete",
     "exists",
     "filesystem",
     "join",
@@ -164,6 +166,59 @@ def write_bytes(uri: str, data: bytes, *, conn_id: str | None = None, private: b
         return
     fs, key = filesystem(uri, conn_id)
     fs.pipe_file(key, data)
+
+
+def create_exclusive(uri: str, data: bytes, *, conn_id: str | None = None, private: bool = False) -> bool:
+    """Create a file only if nothing is there yet; True when this call created it, False when it exists.
+
+    Locally the content is written to a hidden temp file and hard-linked into place, so the file appears
+    whole and only one of several racing creators wins. On object storage this is a conditional PUT
+    (``If-None-Match: *``, fsspec's ``mode="create"``), which S3 and S3-compatible stores honour; a
+    filesystem without conditional writes falls back to look-then-write, where two creators racing within
+    one round trip may both win (see the cache's documentation).
+    """
+    path = local_path(uri)
+    if path is not None:
+        directory, name = os.path.split(os.path.abspath(path))
+        _private_dirs(directory, private)
+        temp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.link(temp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+    fs, key = filesystem(uri, conn_id)
+    try:
+        fs.pipe_file(key, data, mode="create")
+    except FileExistsError:
+        return False
+    except OSError as err:  # s3fs maps 412 PreconditionFailed to an OSError(EINVAL)
+        if "PreconditionFailed" in str(err) or "412" in str(err) or "precondition" in str(err).lower():
+            return False
+        raise
+    except TypeError:  # a filesystem whose pipe_file takes no mode: look, then write
+        if fs.exists(key):
+            return False
+        fs.pipe_file(key, data)
+    return True
+
+
+def delete(uri: str, *, conn_id: str | None = None) -> None:
+    """Remove one file; a file already gone is fine."""
+    path = local_path(uri)
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    fs, key = filesystem(uri, conn_id)
+    with contextlib.suppress(FileNotFoundError):
+        fs.rm_file(key)
 
 
 def write_many(files: Mapping[str, bytes], *, conn_id: str | None = None, private: bool = False) -> None:

@@ -144,7 +144,7 @@ class OcrRunner:
                 # billed again: dedupe within the run through a throwaway cache on disk (bounded memory).
                 scratch = tempfile.mkdtemp(prefix="tencent-ocr-run-")
                 scope.callback(_remove_in_background, scratch)
-                cache = scope.enter_context(ResultCache(os.path.join(scratch, "dedup")))
+                cache = scope.enter_context(ResultCache(os.path.join(scratch, "dedup"), claims=False))
             worker = self.last_run = RowWorker(self.recogniser, self.options, cache, started=started)
             with ProgressReporter(total, worker.progress, worker.retries, interval=self.options.progress_interval):
                 self._stream(manifest, sink, summary, worker, cache)

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -159,21 +159,37 @@ class RowWorker:
         return outcome if owner else replace(outcome, attempts=0)
 
     def _cached_or_called(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
-        cached = self.cache.get(key) if self.cache is not None else None
+        """From the cache; else, once this run holds the key's claim, from a call (stored for every task).
+
+        While another task holds the claim, its result is awaited rather than paid for again.
+        """
+        if self.cache is None:
+            return replace(self._call(image), image_sha256=digest)
+        cached = self.cache.get(key) or self.cache.claim_or_wait(key, self.fatal)
+        if cached is None and self.fatal.is_set():
+            self.cache.release(key)
+            raise Stopped
         if cached is not None:
-            response, obtained_at = cached
-            return Outcome(
-                image_sha256=digest,
-                result=sg.SingaporeIdCardResult.from_response(response),
-                request_id=response.get("RequestId"),
-                ocr_at=datetime.fromtimestamp(obtained_at, UTC),
-                from_cache=True,
-            )
-        outcome = replace(self._call(image), image_sha256=digest)
-        if outcome.result is not None and self.cache is not None:
-            obtained_at = outcome.ocr_at.timestamp() if outcome.ocr_at else 0.0
-            self.cache.put(key, outcome.result.to_response(), obtained_at)
+            return self._from_cache(cached, digest)
+        try:
+            outcome = replace(self._call(image), image_sha256=digest)
+            if outcome.result is not None:
+                obtained_at = outcome.ocr_at.timestamp() if outcome.ocr_at else 0.0
+                self.cache.put(key, outcome.result.to_response(), obtained_at)
+        finally:
+            self.cache.release(key)
         return outcome
+
+    @staticmethod
+    def _from_cache(cached: tuple[dict[str, Any], float], digest: str | None) -> Outcome:
+        response, obtained_at = cached
+        return Outcome(
+            image_sha256=digest,
+            result=sg.SingaporeIdCardResult.from_response(response),
+            request_id=response.get("RequestId"),
+            ocr_at=datetime.fromtimestamp(obtained_at, UTC),
+            from_cache=True,
+        )
 
     # -- one call, retried --------------------------------------------------------------------
     def _call(self, image: dict[str, str]) -> Outcome:
