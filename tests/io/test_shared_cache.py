@@ -209,3 +209,21 @@ def test_the_operator_with_output_and_cache_on_s3_reruns_for_free(tmp_path, s3, 
     local.write_bytes(storage.read_bytes(output, conn_id=s3.conn_id))
     rows = pq.read_table(local).to_pylist()
     assert all(r["status"] == "ok" and r["photo_path"].startswith(f"s3://{s3.bucket}/{prefix}/photos/") for r in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_three_tasks_at_once_over_the_same_images_pay_each_image_once(kind, tmp_path, s3, monkeypatch):
+    """Claims: the three tasks start together on the same rows; together they pay at most images + tasks."""
+    images = _images(tmp_path / "img", 30)
+    cache_uri, storage_conn = _where(kind, tmp_path, s3, monkeypatch)
+    with EmulatorServer(rate_limit=1000, latency=0.1) as emulator:
+        env = _env(emulator)
+        tasks = [Task(tmp_path, name, images, cache_uri, storage_conn, env) for name in "abc"]
+        _finish([task.start(in_flight=8) for task in tasks])
+        billed = emulator.stats.billed
+    assert billed <= 30 + 3, billed
+    for task in tasks:
+        rows = task.rows()
+        assert len(rows) == 30 and all(r["status"] == "ok" for r in rows)
+    assert sum(r["attempts"] for task in tasks for r in task.rows()) == billed  # every paid call is in a row
