@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from tencent_ocr_emulator.actions import ACTIONS
 from tencent_ocr_emulator.recognisers import load_recogniser
 from tencent_ocr_emulator.server import (
     DEFAULT_MAX_PIXELS,
@@ -17,6 +18,7 @@ from tencent_ocr_emulator.server import (
     DEFAULT_SOCKET_TIMEOUT,
     EmulatorServer,
     Faults,
+    rate_limits,
 )
 
 EPILOG = f"""\
@@ -35,7 +37,7 @@ or HmacSHA256. Every answer is {{"Response": {{...}}, "RequestId"}} with the API
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tencent_ocr_emulator",
-        description="A local Tencent Cloud OCR API (RecognizeSingaporeIDCardOCR) that verifies signatures.",
+        description="A local Tencent Cloud OCR API (ID document actions) that verifies signatures.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -48,7 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret-key", default=DEFAULT_SECRET_KEY, help=f"its SecretKey (default: {DEFAULT_SECRET_KEY})"
     )
     parser.add_argument("--token", default=None, help="require this STS token (temporary credentials)")
-    parser.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per SecretId (0: none)")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        help="requests per second per SecretId for every action (0: none; default: each action's own limit, "
+        "see --list-actions)",
+    )
+    parser.add_argument(
+        "--action-rate-limit",
+        action="append",
+        default=[],
+        metavar="ACTION=RPS",
+        help="requests per second per SecretId for one action (repeatable; overrides --rate-limit for it)",
+    )
+    parser.add_argument("--list-actions", action="store_true", help="print the actions served and their limits")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every recognition, inside its slot")
     parser.add_argument(
         "--capacity",
@@ -95,6 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _limits(every: float | None, per_action: list[str]) -> dict[str, float]:
+    """The rate limit of every action from ``--rate-limit`` and ``--action-rate-limit NAME=RPS``."""
+    limits = rate_limits(every)
+    overrides: dict[str, float] = {}
+    for item in per_action:
+        name, _, rate = item.partition("=")
+        try:
+            overrides[name.strip()] = float(rate)
+        except ValueError:
+            raise ValueError(f"--action-rate-limit takes ACTION=RPS, e.g. MLIDCardOCR=5; got {item!r}") from None
+    rate_limits(overrides)  # refuses unknown action names
+    return {**limits, **overrides}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -104,6 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.capacity is not None and args.capacity < 1:
         parser.error("--capacity must be at least 1")
+    try:
+        limits = _limits(args.rate_limit, args.action_rate_limit)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.list_actions:
+        for name, rate in limits.items():
+            facts = ACTIONS[name]
+            print(f"{name:40} {rate:g}/s ({'stated' if facts.rate_stated else 'not stated'})  {facts.documents}")
+        return 0
     server = EmulatorServer(
         recogniser=load_recogniser(
             args.recogniser, fixture=args.fixture, unknown=args.unknown_images, workers=args.workers
@@ -113,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         token=args.token,
         host=args.host,
         port=args.port,
-        rate_limit=args.rate_limit,
+        rate_limit=limits,
         latency=args.latency_ms / 1000.0,
         faults=Faults(args.fault_internal_error, args.fault_http_5xx, args.fault_drop, args.fault_throttle),
         seed=args.seed,

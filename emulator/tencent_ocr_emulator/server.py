@@ -1,5 +1,9 @@
 """The emulator: gateway checks, limits and faults in front of a recogniser (HTTP in ``transport``).
 
+It serves every action in :mod:`tencent_ocr_emulator.actions`, each with its own request
+parameters, response fields and per-account rate limit (the limit the reference states, else
+``actions.UNSTATED_RATE_LIMIT``), as the service limits each action per account separately.
+
 It answers like the service: HTTP 200 with ``{"Response": {...}}`` for results and errors alike,
 a ``RequestId`` on every answer, and the same error codes in the same order of checks (request
 shape, signature, action/version/region, rate limit, parameters, image, recognition). Requests it
@@ -28,7 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tencent_ocr_emulator import api, download, gateway, imageinfo
+from tencent_ocr_emulator import actions, api, download, gateway, imageinfo
+from tencent_ocr_emulator.actions import ActionFacts
 from tencent_ocr_emulator.capacity import Admission, Capacity
 from tencent_ocr_emulator.errors import ApiError, envelope, request_id
 from tencent_ocr_emulator.recognisers import (
@@ -36,6 +41,7 @@ from tencent_ocr_emulator.recognisers import (
     Recogniser,
     RecognitionAbandoned,
     RecognitionFailed,
+    no_card,
 )
 from tencent_ocr_emulator.signature import Credentials
 from tencent_ocr_emulator.transport import MAX_REQUEST_BYTES, STATS_PATH, Handler, HttpServer
@@ -89,13 +95,17 @@ class Stats:
     abandoned: int = 0
     codes: dict[str, int] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)  # sha256 -> billed recognitions
+    actions: dict[str, int] = field(default_factory=dict)  # action -> billed recognitions
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+RateLimits = float | Mapping[str, float] | None
+
+
 class _SlidingWindowLimiter:
-    """At most ``rate`` accepted requests per SecretId in any one-second window."""
+    """At most ``rate`` accepted requests per key (action and SecretId) in any one-second window."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
@@ -116,6 +126,19 @@ class _SlidingWindowLimiter:
             return True
 
 
+def rate_limits(rate_limit: RateLimits) -> dict[str, float]:
+    """Requests per second per account for every action: None keeps each action's default, a
+    number applies to every action (0: no limit), a mapping overrides the actions it names."""
+    limits = {name: facts.rate_limit for name, facts in actions.ACTIONS.items()}
+    if isinstance(rate_limit, int | float):
+        return dict.fromkeys(limits, float(rate_limit))
+    for name, rate in (rate_limit or {}).items():
+        if name not in limits:
+            raise ValueError(f"rate_limit names an unknown action {name!r}; expected some of {sorted(limits)}")
+        limits[name] = float(rate)
+    return limits
+
+
 class _Abandoned(Exception):
     """The client hung up before its recognition started: nothing to answer, nothing billed."""
 
@@ -132,7 +155,8 @@ class EmulatorServer:
     request may wait for a free slot before ``FailedOperation.EngineRecognizeTimeout``.
     ``latency`` is added to every recognition, inside its slot. ``max_pixels``: the largest image
     (width x height, read from its header) accepted for decoding. ``socket_timeout``: seconds a
-    connection may stay silent (idle keep-alive included) before it is closed.
+    connection may stay silent (idle keep-alive included) before it is closed. ``rate_limit``:
+    requests per second per account and action (see :func:`rate_limits`; default: each action's own).
     """
 
     def __init__(
@@ -145,7 +169,7 @@ class EmulatorServer:
         token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        rate_limit: float = 20.0,
+        rate_limit: RateLimits = None,
         latency: float = 0.0,
         faults: Faults | None = None,
         seed: int | None = None,
@@ -157,7 +181,8 @@ class EmulatorServer:
         self.recogniser: Recogniser = recogniser or FixtureRecogniser()
         self.credentials = dict(credentials or {secret_id: Credentials(secret_key, token)})
         self.secret_id, self.secret_key, self.token = secret_id, secret_key, token
-        self.limiter = _SlidingWindowLimiter(rate_limit)
+        self.rate_limits = rate_limits(rate_limit)
+        self.limiters = {name: _SlidingWindowLimiter(rate) for name, rate in self.rate_limits.items()}
         self.latency = latency
         self.faults = faults or Faults()
         self.stats = Stats()
@@ -165,12 +190,23 @@ class EmulatorServer:
         self.queue_timeout = queue_timeout
         self.max_pixels = max_pixels
         self.socket_timeout = socket_timeout
-        self._pass_abandoned = "abandoned" in inspect.signature(self.recogniser.recognise).parameters
+        accepted = inspect.signature(self.recogniser.recognise).parameters
+        self._pass_abandoned = "abandoned" in accepted
+        self._pass_action = "action" in accepted
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._httpd = HttpServer((host, port), Handler)
         self._httpd.emulator = self
         self._thread: threading.Thread | None = None
+
+    @property
+    def limiter(self) -> _SlidingWindowLimiter:
+        """RecognizeSingaporeIDCardOCR's limiter (the one limiter before other actions were served)."""
+        return self.limiters[api.ACTION]
+
+    def set_rate_limit(self, action: str, rate: float) -> None:
+        """Change one action's requests per second per account while running (0: no limit)."""
+        self.limiters[action].rate = self.rate_limits[action] = float(rate)
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -225,14 +261,16 @@ class EmulatorServer:
             call = gateway.authenticate(
                 method, target, headers, body, service=api.SERVICE, credentials=self.credentials
             )
-            if call.action != api.ACTION:
+            facts = actions.get(call.action)
+            if facts is None:
                 raise ApiError("InvalidAction", f"The action {call.action} does not exist in this emulator.")
             if call.version != api.VERSION:
                 raise ApiError("NoSuchVersion", f"The API version must be {api.VERSION}.")
             if call.region not in api.REGIONS:
-                raise ApiError("UnsupportedRegion", "RecognizeSingaporeIDCardOCR is available in ap-singapore only.")
-            if not self.limiter.allow(call.secret_id) or self._chance(self.faults.throttle):
-                raise ApiError("RequestLimitExceeded", "Your current request times equals to `20` in a second.")
+                raise ApiError("UnsupportedRegion", f"{facts.name} is available in ap-singapore only.")
+            if not self.limiters[facts.name].allow(call.secret_id) or self._chance(self.faults.throttle):
+                limit = self.rate_limits[facts.name]
+                raise ApiError("RequestLimitExceeded", f"Your current request times equals to `{limit:g}` in a second.")
             if self._chance(self.faults.drop):
                 self._count("DroppedConnection")
                 return 0, None
@@ -241,7 +279,7 @@ class EmulatorServer:
                 return 502, {"message": "Bad Gateway"}
             if self._chance(self.faults.internal_error):
                 raise ApiError("InternalError", "An internal error has occurred. Retry your request.")
-            response = self._recognise(call.params, client_gone)
+            response = self._recognise(facts, call.params, client_gone)
         except ApiError as err:
             self._count(err.code)
             return err.status, envelope(err.code, err.message)
@@ -252,28 +290,38 @@ class EmulatorServer:
         response["RequestId"] = request_id()
         return 200, {"Response": response}
 
-    def _image(self, params: Mapping[str, Any]) -> bytes:
-        """The image bytes the parameters name, checked as the service checks them, not yet decoded."""
-        unknown = set(params) - api.REQUEST_PARAMETERS
-        if unknown:
-            raise ApiError("UnknownParameter", f"Unknown parameter {sorted(unknown)[0]}.")
-        for name in ("ImageUrl", "ImageBase64"):
+    def _image(self, facts: ActionFacts, params: Mapping[str, Any], *, back: bool = False) -> bytes | None:
+        """The image bytes the parameters name, checked as the service checks them, not yet decoded.
+
+        ``back``: the optional back-side image (``BackImageBase64`` / ``BackImageUrl``); None if absent.
+        """
+        url_name, base64_name = ("BackImageUrl", "BackImageBase64") if back else ("ImageUrl", "ImageBase64")
+        for name in (url_name, base64_name):
             if params.get(name) is not None and not isinstance(params[name], str):
                 raise ApiError("InvalidParameter", f"{name} must be a string.")
-        if params.get("ImageUrl"):
-            image = _download(params["ImageUrl"])
-        elif params.get("ImageBase64"):
-            encoded = params["ImageBase64"]
-            if len(encoded) > api.MAX_IMAGE_BASE64_BYTES:
-                raise ApiError("FailedOperation.ImageSizeTooLarge", "The image is larger than 7 MB after Base64.")
+        limit = facts.max_image_base64_bytes
+        too_large = f"The image is larger than {limit // actions.MB} MB after Base64."
+        if params.get(url_name):
+            if not facts.image_url_outside_mainland:
+                raise ApiError(
+                    "InvalidParameter",
+                    f"{url_name} is not supported outside the Chinese mainland for {facts.name}; send {base64_name}.",
+                )
+            image = _download(params[url_name])
+        elif params.get(base64_name):
+            encoded = params[base64_name]
+            if len(encoded) > limit:
+                raise ApiError("FailedOperation.ImageSizeTooLarge", too_large)
             try:
                 image = base64.b64decode(encoded, validate=True)
             except (binascii.Error, ValueError):
                 raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.") from None
+        elif back:
+            return None
         else:
             raise ApiError("MissingParameter", "One of ImageBase64 or ImageUrl is required.")
-        if api.encoded_length(len(image)) > api.MAX_IMAGE_BASE64_BYTES:
-            raise ApiError("FailedOperation.ImageSizeTooLarge", "The image is larger than 7 MB after Base64.")
+        if api.encoded_length(len(image)) > limit:
+            raise ApiError("FailedOperation.ImageSizeTooLarge", too_large)
         if api.image_format(image) is None:
             raise ApiError("FailedOperation.ImageDecodeFailed", "Image decoding failed.")
         size = imageinfo.dimensions(image)
@@ -285,9 +333,18 @@ class EmulatorServer:
             )
         return image
 
-    def _recognise(self, params: Mapping[str, Any], client_gone: Callable[[], bool]) -> dict[str, Any]:
-        image = self._image(params)
-        return_head_image = _boolean(params.get("ReturnHeadImage"), "ReturnHeadImage")
+    def _recognise(
+        self, facts: ActionFacts, params: Mapping[str, Any], client_gone: Callable[[], bool]
+    ) -> dict[str, Any]:
+        unknown = set(params) - facts.request_parameters
+        if unknown:
+            raise ApiError("UnknownParameter", f"Unknown parameter {sorted(unknown)[0]}.")
+        image = self._image(facts, params)
+        assert image is not None
+        if facts.back_image:
+            self._image(facts, params, back=True)  # checked like the front; the answer reads the front
+        name = facts.head_image_parameter
+        return_head_image = _boolean(params.get(name), name) if name else False
         with self._lock:
             self.stats.waiting += 1
             self.stats.max_waiting = max(self.stats.max_waiting, self.stats.waiting)
@@ -311,7 +368,9 @@ class EmulatorServer:
                 self._abandon()
             if self.latency > 0:
                 time.sleep(self.latency)
-            extra = {"abandoned": client_gone} if self._pass_abandoned else {}
+            extra: dict[str, Any] = {"abandoned": client_gone} if self._pass_abandoned else {}
+            if self._pass_action:
+                extra["action"] = facts.name
             recognition = self.recogniser.recognise(image, return_head_image=return_head_image, **extra)
         except RecognitionAbandoned:
             self._abandon()
@@ -321,20 +380,58 @@ class EmulatorServer:
             with self._lock:
                 self.stats.recognising -= 1
             self.capacity.release()
+        if not self._pass_action and not any(recognition.fields.get(key) for key in facts.recognised_fields):
+            # A recogniser that does not know actions answered none of this action's fields.
+            failed = no_card(facts.name)
+            raise ApiError(failed.code, failed.message)
         digest = hashlib.sha256(image).hexdigest()
         with self._lock:
             self.stats.billed += 1
             self.stats.images[digest] = self.stats.images.get(digest, 0) + 1
-        response: dict[str, Any] = {key: recognition.fields.get(key, "") for key in api.RESPONSE_FIELDS}
-        photo = recognition.photo if return_head_image else None
-        response["Photo"] = base64.b64encode(photo).decode() if photo else ""
-        response["WarnCardInfos"] = list(recognition.warn_codes)
-        return response
+            per_action = self.stats.actions.setdefault(facts.name, 0)
+            self.stats.actions[facts.name] = per_action + 1
+        return respond(
+            facts, recognition.fields, recognition.warn_codes, recognition.photo if return_head_image else None
+        )
 
     def _abandon(self) -> None:
         with self._lock:
             self.stats.abandoned += 1
         raise _Abandoned
+
+
+_TYPED_DEFAULTS: dict[str, Any] = {"Permanent": -1, "CardCount": 1, "IsComplete": True}
+
+
+def respond(
+    facts: ActionFacts, fields: Mapping[str, str], warn_codes: list[int], photo: bytes | None
+) -> dict[str, Any]:
+    """The action's ``Response`` body (without RequestId) from flat recognised fields, typed as the reference says.
+
+    Strings for text fields, ``{"Value": ...}`` for the Philippine fields, int / bool for typed
+    fields, nested objects for ``Object.Field`` keys, Base64 portraits when asked ("" otherwise).
+    """
+    response: dict[str, Any] = {key: fields.get(key, "") for key in facts.text_fields}
+    for key in facts.value_fields:
+        response[key] = {"Value": fields.get(key, "")}
+    for key, kind in facts.typed_fields.items():
+        response[key] = _typed(fields.get(key), kind, _TYPED_DEFAULTS.get(key))
+    for obj, names in facts.object_fields.items():
+        response[obj] = {name: fields.get(f"{obj}.{name}", "") for name in names}
+    encoded = base64.b64encode(photo).decode() if photo else ""
+    for key in facts.image_fields:
+        response[key] = {"Value": encoded} if facts.value_fields else encoded
+    if facts.warn_codes:
+        response["WarnCardInfos"] = list(warn_codes)
+    return response
+
+
+def _typed(value: str | None, kind: str, default: Any) -> Any:
+    if value is None or value == "":
+        return default
+    if kind == "bool":
+        return value.lower() in ("true", "1")
+    return int(value)
 
 
 def connection_json(
