@@ -75,9 +75,10 @@ def send(
 class Client:
     """Signed calls to an emulator at ``endpoint`` with the given key pair."""
 
-    def __init__(self, endpoint: str, secret_id: str, secret_key: str) -> None:
+    def __init__(self, endpoint: str, secret_id: str, secret_key: str, *, action: str = ACTION) -> None:
         self.endpoint, self.secret_id, self.secret_key = endpoint, secret_id, secret_key
         self.host = urlsplit(endpoint).netloc
+        self.action = action
 
     def tc3_headers(
         self, *, method: str = "POST", query: str = "", body: bytes = b"", timestamp: int | None = None
@@ -87,7 +88,7 @@ class Client:
         return {
             "Content-Type": content_type,
             "Host": self.host,
-            "X-TC-Action": ACTION,
+            "X-TC-Action": self.action,
             "X-TC-Version": VERSION,
             "X-TC-Region": REGION,
             "X-TC-Timestamp": str(timestamp),
@@ -122,7 +123,7 @@ class Client:
     ) -> dict[str, str]:
         signed = {
             **params,
-            "Action": ACTION,
+            "Action": self.action,
             "Version": VERSION,
             "Region": REGION,
             "Timestamp": str(int(time.time()) if timestamp is None else timestamp),
