@@ -1,113 +1,30 @@
-"""The provider's exceptions: one base class, and one API error type classified by what to do about it.
-
-Every exception the provider raises on purpose derives from :class:`TencentOcrError`, so a caller
-can catch the provider's errors apart from bugs and library errors. Where an exception used to be a
-``ValueError`` it still is (as a second base), so existing ``except ValueError`` blocks keep working.
-"""
+"""Deprecated alias of :mod:`airflow_provider_tencent_ocr.exceptions` (the 0.1 name); removed in 1.0.0."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Literal
+import warnings
 
-
-class ErrorKind(StrEnum):
-    """What an error means for a run: try again, give up on this image, or stop everything."""
-
-    RETRYABLE = "retryable"
-    PER_IMAGE = "per_image"
-    FATAL = "fatal"
-
-
-_RETRYABLE_PREFIXES = ("RequestLimitExceeded", "InternalError", "ServiceUnavailable")
-_RETRYABLE_CODES = frozenset(
-    {
-        "LimitExceeded",
-        "ClientNetworkError",
-        "ServerNetworkError",
-        "FailedOperation.EngineRecognizeTimeout",
-        "FailedOperation.WarningServiceFailed",
-        "FailedOperation.UnKnowError",
-    }
-)
-_FATAL_PREFIXES = ("AuthFailure", "UnauthorizedOperation", "ResourceUnavailable", "ResourcesSoldOut")
-_FATAL_CODES = frozenset(
-    {
-        "FailedOperation.UnOpenError",
-        "FailedOperation.ArrearsError",  # account in arrears
-        "FailedOperation.CountLimitError",  # the account's daily count is used up
-        "InvalidAction",
-        "NoSuchVersion",
-        "UnsupportedRegion",
-        "UnsupportedOperation",
-    }
+from airflow_provider_tencent_ocr.exceptions import (
+    ConnectionConfigError,
+    ErrorKind,
+    InvalidImageError,
+    TencentCloudAPIError,
+    TencentOcrError,
+    classify,
 )
 
+__all__ = [
+    "ConnectionConfigError",
+    "ErrorKind",
+    "InvalidImageError",
+    "TencentCloudAPIError",
+    "TencentOcrError",
+    "classify",
+]
 
-def classify(code: str) -> ErrorKind:
-    """Map a Tencent Cloud error code to what the caller should do about it.
-
-    Anything not known to be transient or account-wide is treated as a problem with this one
-    image (decode, download, OCR failed, bad parameter, size), so one bad row never stops a run.
-    """
-    if code in _RETRYABLE_CODES or code.startswith(_RETRYABLE_PREFIXES):
-        return ErrorKind.RETRYABLE
-    if code in _FATAL_CODES or code.startswith(_FATAL_PREFIXES):
-        return ErrorKind.FATAL
-    return ErrorKind.PER_IMAGE
-
-
-class TencentOcrError(Exception):
-    """Base class of every error this provider raises on purpose."""
-
-
-class ConnectionConfigError(TencentOcrError, ValueError):
-    """The connection (or the hook's arguments) cannot be used: missing credentials, bad endpoint or language."""
-
-
-class TencentCloudAPIError(TencentOcrError):
-    """An error answered by (or on the way to) the Tencent Cloud API.
-
-    ``message`` never contains request data: the hook builds it from the server's answer only.
-    For ``ClientNetworkError``, ``timeout`` says which timeout fired (``"connect"``, ``"read"`` or
-    None for other network failures) and ``may_have_been_billed`` whether the request may have
-    reached the service (a read timeout, or a connection lost after sending): resending it at once
-    may pay twice. A connect failure never reached the service and is safe to resend.
-    """
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        request_id: str | None = None,
-        *,
-        http_status: int | None = None,
-        kind: ErrorKind | None = None,
-        timeout: Literal["connect", "read"] | None = None,
-        may_have_been_billed: bool = False,
-    ) -> None:
-        self.code = code
-        self.message = message
-        self.request_id = request_id
-        self.http_status = http_status
-        self.kind = kind or classify(code)
-        self.timeout = timeout
-        self.may_have_been_billed = may_have_been_billed
-        super().__init__(f"{code}: {message}" + (f" (RequestId {request_id})" if request_id else ""))
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind is ErrorKind.RETRYABLE
-
-    @property
-    def fatal(self) -> bool:
-        return self.kind is ErrorKind.FATAL
-
-
-class InvalidImageError(TencentOcrError, ValueError):
-    """An image rejected before any API call; ``code`` is the local error code for the output row."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"{code}: {message}")
+warnings.warn(
+    "airflow_provider_tencent_ocr.errors is deprecated and goes in 1.0.0: "
+    "import from airflow_provider_tencent_ocr.exceptions",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import PartsIncomplete
 from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
 
 __all__ = [
@@ -32,10 +32,6 @@ __all__ = [
 
 PART_GLOB = "part-*-of-*.parquet"
 _PART_RE = re.compile(r"^part-(\d{5,})-of-(\d{5,})\.parquet$")
-
-
-class PartsIncomplete(TencentOcrError, RuntimeError):
-    """The output folder is not (yet) exactly the parts of one sharded run of the manifest."""
 
 
 def parse_shard(shard_index: Any, shard_count: Any) -> tuple[int, int]:

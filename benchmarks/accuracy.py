@@ -67,7 +67,7 @@ class HookRunner:
         self.emulator.__exit__(*exc)  # also closes the recogniser
 
     def __call__(self, images: list[bytes]) -> list[Result]:
-        from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
+        from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
         from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 
         hook = TencentOcrHook()

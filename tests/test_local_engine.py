@@ -18,7 +18,7 @@ pytest.importorskip("rapidocr")
 pytest.importorskip("PIL")
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import RESPONSE_FIELDS  # noqa: E402
-from airflow_provider_tencent_ocr.errors import TencentCloudAPIError  # noqa: E402
+from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError  # noqa: E402
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook  # noqa: E402
 from tencent_ocr_emulator import cards  # noqa: E402
 from tencent_ocr_emulator.local_engine import LocalRecogniser  # noqa: E402

@@ -77,7 +77,7 @@ def max_response_bytes(*, return_head_image: bool) -> int:
 
 
 def _check_types(response: dict[str, Any]) -> None:
-    from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError
+    from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError
 
     bad = [key for key in (*RESPONSE_FIELDS, "Photo", "RequestId") if not isinstance(response.get(key), str | None)]
     warn = response.get("WarnCardInfos")

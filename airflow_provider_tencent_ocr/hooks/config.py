@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airflow_provider_tencent_ocr.errors import ConnectionConfigError
+from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError
 
 DEFAULT_REGION = "ap-singapore"
 DEFAULT_LANGUAGE = "en-US"

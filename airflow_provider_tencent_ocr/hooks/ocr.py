@@ -6,7 +6,7 @@ import base64
 import binascii
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.errors import InvalidImageError
+from airflow_provider_tencent_ocr.exceptions import InvalidImageError
 from airflow_provider_tencent_ocr.hooks.tencentcloud import TencentCloudHook
 from airflow_provider_tencent_ocr.io.images import check_image_bytes
 

@@ -17,12 +17,13 @@ import logging
 import os
 import threading
 import time
+import warnings
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_tencent_ocr.errors import ConnectionConfigError, ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, ErrorKind, TencentCloudAPIError
 from airflow_provider_tencent_ocr.hooks.config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_LANGUAGE,
@@ -178,7 +179,10 @@ class TencentCloudHook(BaseHook):
             client = self._local.client = self._build_client()
         return client
 
-    get_client = get_conn  # the name used before get_conn existed
+    def get_client(self) -> CommonClient:
+        """Deprecated 0.1 name of :meth:`get_conn` (Airflow's convention); removed in 1.0.0."""
+        warnings.warn("get_client() is deprecated and goes in 1.0.0: use get_conn()", DeprecationWarning, stacklevel=2)
+        return self.get_conn()
 
     def _build_client(self) -> CommonClient:
         from tencentcloud.common.common_client import CommonClient

@@ -6,7 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError, TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import BodyTooLarge, ErrorKind, TencentCloudAPIError
 
 if TYPE_CHECKING:
     import requests
@@ -45,10 +45,6 @@ def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
         timeout=timeout,
         may_have_been_billed=billed,
     )
-
-
-class BodyTooLarge(TencentOcrError):
-    """The answer is larger than the caller accepts."""
 
 
 def read_body(response: requests.Response, limit: int, deadline: float) -> bytes:

@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
-from airflow_provider_tencent_ocr.errors import InvalidImageError
+from airflow_provider_tencent_ocr.exceptions import ImageDownloadError, InvalidImageError
 from airflow_provider_tencent_ocr.io.uris import (
     NotARegularFile,
     local_path,
@@ -58,18 +58,6 @@ def check_image_bytes(data: bytes) -> str:
 MAX_IMAGE_BYTES = MAX_IMAGE_BASE64_BYTES // 4 * 3
 _RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 _sessions = threading.local()
-
-
-class ImageDownloadError(InvalidImageError):
-    """An image that could not be fetched; ``retryable`` tells the caller whether trying again may help.
-
-    A subclass, so callers that only know :class:`InvalidImageError` still get ``code`` and ``message``.
-    """
-
-    def __init__(self, code: str, message: str, *, retryable: bool = False, http_status: int | None = None) -> None:
-        super().__init__(code, message)
-        self.retryable = retryable
-        self.http_status = http_status
 
 
 def is_http_url(uri: str) -> bool:

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import ManifestError
 from airflow_provider_tencent_ocr.io.manifest_text import MAX_LINE_BYTES, TextError, capped_lines, check_csv_quoting
 from airflow_provider_tencent_ocr.io.uris import (
     NotARegularFile,
@@ -64,10 +64,6 @@ _CSV_CANDIDATES: tuple[pa.DataType, ...] = (pa.int64(), pa.float64(), pa.bool_()
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Errors of a damaged file (truncated or fake gzip, bad bytes) that are reported as ManifestError.
 _READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
-
-
-class ManifestError(TencentOcrError, ValueError):
-    """The manifest cannot be used; the message names the file and what to do about it."""
 
 
 @dataclass(frozen=True, slots=True)

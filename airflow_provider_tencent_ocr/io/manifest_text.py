@@ -12,13 +12,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import TextError
 
 __all__ = ["MAX_LINE_BYTES", "TextError", "capped_lines", "check_csv_quoting"]
-
-
-class TextError(TencentOcrError, ValueError):
-    """The raw text cannot be read safely; the caller adds the file's name."""
 
 
 # The longest line read from a CSV or JSON Lines manifest: a file without newlines (a link to

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import StorageBackendMissing
 from airflow_provider_tencent_ocr.io.uris import local_path, open_local, scheme, storage_install_hint
 
 if TYPE_CHECKING:
@@ -43,10 +43,6 @@ __all__ = [
     "write_bytes",
     "write_many",
 ]
-
-
-class StorageBackendMissing(TencentOcrError, ImportError):
-    """No filesystem is installed for a URI's scheme; the message names the package to install."""
 
 
 def remote_path(uri: str, conn_id: str | None = None) -> ObjectStoragePath:

@@ -8,7 +8,7 @@ import stat
 from typing import BinaryIO
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import NotARegularFile
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
 
@@ -36,10 +36,6 @@ def path_part(uri: str) -> str:
 
 # --------------------------------------------------------------------------------------------------
 # Opening local files without blocking on a FIFO
-
-
-class NotARegularFile(TencentOcrError, OSError):
-    """A named pipe or socket: reading it could block forever, so it is refused."""
 
 
 def open_local(path: str) -> BinaryIO:

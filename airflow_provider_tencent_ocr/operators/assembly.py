@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import OutputPathRefused
 from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 if TYPE_CHECKING:
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
     from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunSummary
 
 log = logging.getLogger(__name__)
-
-
-class OutputPathRefused(TencentOcrError, ValueError):
-    """The output or cache would overwrite an input (or each other): refused before any call."""
 
 
 class RunArguments(Protocol):

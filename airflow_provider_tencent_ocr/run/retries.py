@@ -27,7 +27,7 @@ from typing import Literal, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
 
 T = TypeVar("T")
 RetryCause = Literal["throttled", "timeout", "server_error", "network"]

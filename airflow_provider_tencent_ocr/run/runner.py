@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.errors import TencentCloudAPIError, TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import ErrorRateExceeded, RunAborted
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
 from airflow_provider_tencent_ocr.io.uris import redact_uri
@@ -60,23 +60,6 @@ class RowSink(Protocol):
     """Where finished rows go (``ParquetOutputWriter`` satisfies it)."""
 
     def write_rows(self, rows: list[dict[str, Any]]) -> None: ...
-
-
-class RunAborted(TencentOcrError, RuntimeError):
-    """A fatal API error stopped the run; ``error`` is the one that did."""
-
-    def __init__(self, error: TencentCloudAPIError, obtained: int, cache_uri: str | None) -> None:
-        self.error = error
-        where = f" They are kept in the cache {cache_uri} and will not be billed again." if cache_uri else ""
-        super().__init__(
-            f"Stopped at the fatal Tencent Cloud error {error.code}: {error.message}. "
-            f"{obtained} recognitions were obtained before the stop.{where} "
-            "Fix the account or connection (credentials, region, service activation, billing) and re-run."
-        )
-
-
-class ErrorRateExceeded(TencentOcrError, RuntimeError):
-    """More rows than ``max_error_rate`` allows ended in per-image errors (raised after the output is written)."""
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.errors import InvalidImageError, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
 from airflow_provider_tencent_ocr.io.images import check_image_bytes, is_http_url, load_image
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.hooks.tencentcloud import parse_endpoint
 from tencent_ocr_emulator.server import EmulatorServer, Faults

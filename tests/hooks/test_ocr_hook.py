@@ -12,7 +12,7 @@ import pytest
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
-from airflow_provider_tencent_ocr.errors import ErrorKind, InvalidImageError, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer, Faults

@@ -75,7 +75,7 @@ def test_published_vector_verified_by_the_emulator() -> None:
 def _signed(emu: EmulatorServer, body: dict, *, secret_key: str | None = None) -> tuple[dict[str, str], bytes]:
     """Headers and body exactly as the hook's SDK client would send them."""
     hook = TencentOcrHook()
-    client = hook.get_client()
+    client = hook.get_conn()
     if secret_key is not None:
         client.credential = Credential(hook.config.secret_id, secret_key)
     host = emu.endpoint.removeprefix("http://")

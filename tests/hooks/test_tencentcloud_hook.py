@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.errors import ConnectionConfigError, TencentCloudAPIError, TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, TencentCloudAPIError, TencentOcrError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.hooks.tencentcloud import TencentCloudHook
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
@@ -62,7 +62,9 @@ def test_default_endpoint_follows_the_service(monkeypatch: pytest.MonkeyPatch) -
 
 def test_get_conn_is_one_client_per_thread(emulator: EmulatorServer) -> None:
     hook = TencentOcrHook()
-    assert hook.get_conn() is hook.get_conn() is hook.get_client()
+    assert hook.get_conn() is hook.get_conn()
+    with pytest.warns(DeprecationWarning, match="get_conn"):
+        assert hook.get_client() is hook.get_conn()  # the 0.1 name, deprecated (CHANGELOG.md)
     other: list[object] = []
     thread = threading.Thread(target=lambda: other.append(hook.get_conn()))
     thread.start()
@@ -84,7 +86,7 @@ def test_importing_the_hook_changes_no_logger() -> None:
 
 
 def test_every_provider_error_shares_one_base() -> None:
-    from airflow_provider_tencent_ocr.errors import InvalidImageError
+    from airflow_provider_tencent_ocr.exceptions import InvalidImageError
 
     for error in (ConnectionConfigError("x"), TencentCloudAPIError("c", "m"), InvalidImageError("c", "m")):
         assert isinstance(error, TencentOcrError)

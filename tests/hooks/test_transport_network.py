@@ -16,7 +16,7 @@ import pytest
 from helpers import make_png
 from hostile_http import closed_port, hostile_server, unaccepting_port
 
-from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError, TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError, TencentOcrError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from tencent_ocr_emulator.server import EmulatorServer
 

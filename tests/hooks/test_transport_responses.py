@@ -15,7 +15,7 @@ from helpers import make_png
 from hostile_http import Answer, HostileServer, hostile_server, send_endless, send_json
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_RESPONSE_BYTES
-from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 
 IMAGE = base64.b64encode(make_png(seed=12)).decode()

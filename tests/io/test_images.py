@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from airflow_provider_tencent_ocr.errors import InvalidImageError
+from airflow_provider_tencent_ocr.exceptions import InvalidImageError
 from airflow_provider_tencent_ocr.io.images import (
     MAX_IMAGE_BYTES,
     ImageDownloadError,

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from airflow_provider_tencent_ocr.errors import TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
 from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
 from airflow_provider_tencent_ocr.run.inflight import InFlight
 from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter

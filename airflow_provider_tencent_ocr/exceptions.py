@@ -1,0 +1,177 @@
+"""Every exception the provider raises, in one place: one base class, and the API error taxonomy.
+
+Every exception the provider raises on purpose derives from :class:`TencentOcrError`, so a caller
+can catch the provider's errors apart from bugs and library errors. :class:`TencentCloudAPIError`
+carries the API's code and what to do about it (:class:`ErrorKind`: retry, give up on this image, or
+stop the run). Where an exception used to be a ``ValueError`` (``RuntimeError``, ``OSError``,
+``ImportError``) it still is, as a second base, so existing ``except`` blocks keep working; those second
+bases go in 1.0.0 (CHANGELOG.md). The modules that raise them import them from here, so the old import
+paths (``io.manifest.ManifestError``, ``run.runner.ErrorRateExceeded``, ...) keep working.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+
+class ErrorKind(StrEnum):
+    """What an error means for a run: try again, give up on this image, or stop everything."""
+
+    RETRYABLE = "retryable"
+    PER_IMAGE = "per_image"
+    FATAL = "fatal"
+
+
+_RETRYABLE_PREFIXES = ("RequestLimitExceeded", "InternalError", "ServiceUnavailable")
+_RETRYABLE_CODES = frozenset(
+    {
+        "LimitExceeded",
+        "ClientNetworkError",
+        "ServerNetworkError",
+        "FailedOperation.EngineRecognizeTimeout",
+        "FailedOperation.WarningServiceFailed",
+        "FailedOperation.UnKnowError",
+    }
+)
+_FATAL_PREFIXES = ("AuthFailure", "UnauthorizedOperation", "ResourceUnavailable", "ResourcesSoldOut")
+_FATAL_CODES = frozenset(
+    {
+        "FailedOperation.UnOpenError",
+        "FailedOperation.ArrearsError",  # account in arrears
+        "FailedOperation.CountLimitError",  # the account's daily count is used up
+        "InvalidAction",
+        "NoSuchVersion",
+        "UnsupportedRegion",
+        "UnsupportedOperation",
+    }
+)
+
+
+def classify(code: str) -> ErrorKind:
+    """Map a Tencent Cloud error code to what the caller should do about it.
+
+    Anything not known to be transient or account-wide is treated as a problem with this one
+    image (decode, download, OCR failed, bad parameter, size), so one bad row never stops a run.
+    """
+    if code in _RETRYABLE_CODES or code.startswith(_RETRYABLE_PREFIXES):
+        return ErrorKind.RETRYABLE
+    if code in _FATAL_CODES or code.startswith(_FATAL_PREFIXES):
+        return ErrorKind.FATAL
+    return ErrorKind.PER_IMAGE
+
+
+class TencentOcrError(Exception):
+    """Base class of every error this provider raises on purpose."""
+
+
+class ConnectionConfigError(TencentOcrError, ValueError):
+    """The connection (or the hook's arguments) cannot be used: missing credentials, bad endpoint or language."""
+
+
+class TencentCloudAPIError(TencentOcrError):
+    """An error answered by (or on the way to) the Tencent Cloud API.
+
+    ``message`` never contains request data: the hook builds it from the server's answer only.
+    For ``ClientNetworkError``, ``timeout`` says which timeout fired (``"connect"``, ``"read"`` or
+    None for other network failures) and ``may_have_been_billed`` whether the request may have
+    reached the service (a read timeout, or a connection lost after sending): resending it at once
+    may pay twice. A connect failure never reached the service and is safe to resend.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        *,
+        http_status: int | None = None,
+        kind: ErrorKind | None = None,
+        timeout: Literal["connect", "read"] | None = None,
+        may_have_been_billed: bool = False,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.http_status = http_status
+        self.kind = kind or classify(code)
+        self.timeout = timeout
+        self.may_have_been_billed = may_have_been_billed
+        super().__init__(f"{code}: {message}" + (f" (RequestId {request_id})" if request_id else ""))
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind is ErrorKind.RETRYABLE
+
+    @property
+    def fatal(self) -> bool:
+        return self.kind is ErrorKind.FATAL
+
+
+class InvalidImageError(TencentOcrError, ValueError):
+    """An image rejected before any API call; ``code`` is the local error code for the output row."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+# -- the API's answers -----------------------------------------------------------------------------
+class BodyTooLarge(TencentOcrError):
+    """The answer is larger than the caller accepts."""
+
+
+# -- inputs: images, files, storage, manifests -----------------------------------------------------
+class ImageDownloadError(InvalidImageError):
+    """An image that could not be fetched; ``retryable`` tells the caller whether trying again may help.
+
+    A subclass, so callers that only know :class:`InvalidImageError` still get ``code`` and ``message``.
+    """
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False, http_status: int | None = None) -> None:
+        super().__init__(code, message)
+        self.retryable = retryable
+        self.http_status = http_status
+
+
+class NotARegularFile(TencentOcrError, OSError):
+    """A named pipe or socket: reading it could block forever, so it is refused."""
+
+
+class StorageBackendMissing(TencentOcrError, ImportError):
+    """No filesystem is installed for a URI's scheme; the message names the package to install."""
+
+
+class TextError(TencentOcrError, ValueError):
+    """The raw text cannot be read safely; the caller adds the file's name."""
+
+
+class ManifestError(TencentOcrError, ValueError):
+    """The manifest cannot be used; the message names the file and what to do about it."""
+
+
+# -- runs ------------------------------------------------------------------------------------------
+class OutputPathRefused(TencentOcrError, ValueError):
+    """The output or cache would overwrite an input (or each other): refused before any call."""
+
+
+class RunAborted(TencentOcrError, RuntimeError):
+    """A fatal API error stopped the run; ``error`` is the one that did."""
+
+    def __init__(self, error: TencentCloudAPIError, obtained: int, cache_uri: str | None) -> None:
+        self.error = error
+        where = f" They are kept in the cache {cache_uri} and will not be billed again." if cache_uri else ""
+        super().__init__(
+            f"Stopped at the fatal Tencent Cloud error {error.code}: {error.message}. "
+            f"{obtained} recognitions were obtained before the stop.{where} "
+            "Fix the account or connection (credentials, region, service activation, billing) and re-run."
+        )
+
+
+class ErrorRateExceeded(TencentOcrError, RuntimeError):
+    """More rows than ``max_error_rate`` allows ended in per-image errors (raised after the output is written)."""
+
+
+class PartsIncomplete(TencentOcrError, RuntimeError):
+    """The output folder is not (yet) exactly the parts of one sharded run of the manifest."""
