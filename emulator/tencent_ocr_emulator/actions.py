@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # The lowest stated limit among these actions (RecognizeIndonesiaIDCardOCR, 5/s): the default
 # for every action whose limit the reference does not state.
@@ -48,6 +49,7 @@ class ActionFacts:
     warn_codes: bool = True
     typed_fields: Mapping[str, str] = field(default_factory=dict)
     object_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    deprecated_fields: Mapping[str, Any] = field(default_factory=dict)
     back_image: bool = False
     image_url_outside_mainland: bool = True
     max_image_base64_bytes: int = 7 * MB
@@ -127,6 +129,7 @@ _ALL = (
         back_image=True,
         image_url_outside_mainland=False,
         no_card_code="FailedOperation.NoMASIDCard",
+        deprecated_fields={"Warn": [], "AdvancedInfo": "1"},
     ),
     ActionFacts(
         name="HKIDCardOCR",
@@ -149,6 +152,8 @@ _ALL = (
         image_fields=("HeadImage", "SmallHeadImage"),
         head_image_parameter="ReturnHeadImage",
         typed_fields={"Permanent": "int"},
+        # FakeDetectResult: 0 is "unable to judge"; the emulator never judges authenticity.
+        deprecated_fields={"FakeDetectResult": 0, "WarningCode": []},
         image_url_outside_mainland=False,
         no_card_code="FailedOperation.NoHKIDCard",
     ),
@@ -178,6 +183,7 @@ _ALL = (
         image_fields=("PortraitImage",),
         head_image_parameter="CropPortrait",
         typed_fields={"CardCount": "int", "IsComplete": "bool"},
+        deprecated_fields={"AdvancedInfo": "1"},
         back_image=True,
     ),
     ActionFacts(
@@ -325,6 +331,7 @@ _ALL = (
         head_image_parameter="RetImage",
         typed_fields={"CardCount": "int", "IsComplete": "bool"},
         object_fields={"PassportRecognizeInfos": _PASSPORT_VISUAL},
+        deprecated_fields={"Warn": [], "AdvancedInfo": "1"},
         image_url_outside_mainland=False,
         no_card_code="FailedOperation.NoPassport",
     ),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import copy
 import hashlib
 import inspect
 import json
@@ -421,6 +422,8 @@ def respond(
     encoded = base64.b64encode(photo).decode() if photo else ""
     for key in facts.image_fields:
         response[key] = {"Value": encoded} if facts.value_fields else encoded
+    for key, constant in facts.deprecated_fields.items():
+        response[key] = copy.deepcopy(constant)
     if facts.warn_codes:
         response["WarnCardInfos"] = list(warn_codes)
     return response

@@ -70,7 +70,14 @@ def test_each_action_answers_with_its_reference_fields_and_types(server: Emulato
         photo = response[key]["Value"] if facts.value_fields else response[key]
         assert base64.b64decode(photo) == _image(action)[:64], key  # the portrait, because it was asked
     assert ("WarnCardInfos" in response) == facts.warn_codes
-    expected = {*facts.text_fields, *facts.value_fields, *facts.typed_fields, *facts.object_fields}
+    assert all(response[key] == constant for key, constant in facts.deprecated_fields.items())
+    expected = {
+        *facts.text_fields,
+        *facts.value_fields,
+        *facts.typed_fields,
+        *facts.object_fields,
+        *facts.deprecated_fields,
+    }
     expected |= {*facts.image_fields, "RequestId"} | ({"WarnCardInfos"} if facts.warn_codes else set())
     assert set(response) == expected
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sample_images import make_png
 
+from tencent_ocr_emulator import actions, synthetic
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer
 
@@ -123,6 +124,58 @@ def test_vendor_sdk_calls_the_emulator_every_way_the_service_accepts(vendor_pyth
     for name in ("wrong_key", "v1_wrong_key_get", "missing_image"):
         assert outcomes[name]["request_id"], name  # an API answer, not a ServerNetworkError
     assert billed == 5
+
+
+@pytest.mark.slow
+def test_vendor_sdk_calls_every_action_and_its_typed_models_parse(vendor_python: Path) -> None:
+    """Each action through ``OcrClient.<Action>`` with its typed request; the typed response model
+    parses every field (Value objects, nested passport info, int / bool), the portrait comes back
+    when asked, and the model's attributes are exactly the fields the emulator's facts list. A card
+    sent to another document's action gets that action's "no card" error through the SDK too."""
+    recogniser = FixtureRecogniser(unknown="reject")
+    cases: dict[str, dict[str, Any]] = {}
+    truths: dict[str, dict[str, str]] = {}
+    for index, (name, facts) in enumerate(sorted(actions.ACTIONS.items())):
+        image = make_png(20, 12, seed=50 + index)
+        truths[name] = synthetic.answer(name, f"{index + 77:064x}")
+        recogniser.add(image, truths[name], [-9103] if facts.warn_codes else [], action=name)
+        params: dict[str, Any] = {"ImageBase64": base64.b64encode(image).decode()}
+        if facts.head_image_parameter:
+            params[facts.head_image_parameter] = True
+        cases[name] = {"action": name, "params": params}
+        cases[f"{name}/wrong-card"] = {"action": name, "params": {"ImageBase64": base64.b64encode(make_png()).decode()}}
+    with EmulatorServer(recogniser=recogniser, rate_limit=1000) as server:
+        outcomes = _run_client(vendor_python, server, cases)
+
+    for name, facts in actions.ACTIONS.items():
+        outcome, truth = outcomes[name], truths[name]
+        assert outcome["code"] is None, (name, outcome)
+        response, types = outcome["response"], outcome["types"]
+        expected = {
+            *facts.text_fields,
+            *facts.value_fields,
+            *facts.typed_fields,
+            *facts.object_fields,
+            *facts.deprecated_fields,
+        }
+        expected |= {*facts.image_fields, "RequestId"} | ({"WarnCardInfos"} if facts.warn_codes else set())
+        assert set(outcome["model_fields"]) == expected, name  # the emulator's facts = the SDK's model
+        for key in facts.text_fields:
+            assert types[key] == "str" and response[key] == truth.get(key, ""), (name, key)
+        for key in facts.value_fields:
+            assert types[key] == "TextDetectionResult" and response[key]["Value"] == truth.get(key, ""), (name, key)
+        for key, kind in facts.typed_fields.items():
+            assert types[key] == kind, (name, key)
+        for obj, names in facts.object_fields.items():
+            assert types[obj] == obj  # PassportRecognizeInfos, parsed into its model
+            assert {n: response[obj][n] for n in names} == {n: truth.get(f"{obj}.{n}", "") for n in names}
+        for key in facts.image_fields:
+            photo = response[key]["Value"] if facts.value_fields else response[key]
+            assert photo, (name, key)
+        if facts.warn_codes:
+            assert response["WarnCardInfos"] == [-9103]
+        wrong = outcomes[f"{name}/wrong-card"]
+        assert wrong["code"] == facts.no_card_code and wrong["request_id"], name
 
 
 def test_the_vendor_sdk_is_not_in_this_environment() -> None:

@@ -1,8 +1,11 @@
 """Runs INSIDE a throwaway venv holding the vendor's international SDK; never imported by the tests.
 
-``python vendor_sdk_client.py CONFIG_JSON`` calls RecognizeSingaporeIDCardOCR through
-``tencentcloud.ocr.v20181119.OcrClient`` once per case and prints ``{case: outcome}`` as JSON, where
-an outcome is ``{"code": None, "response": {...}}`` or ``{"code": ..., "message": ..., "request_id": ...}``.
+``python vendor_sdk_client.py CONFIG_JSON`` calls each case's action (default
+RecognizeSingaporeIDCardOCR) through ``tencentcloud.ocr.v20181119.OcrClient`` with its typed request
+model and prints ``{case: outcome}`` as JSON, where an outcome is ``{"code": None, "response": {...},
+"types": {field: type of the parsed attribute}, "model_fields": [...]}`` or ``{"code": ..., "message":
+..., "request_id": ...}``. ``model_fields`` lists the typed response model's attributes, so the test
+can compare them with the emulator's facts.
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ def run_case(config: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
     profile = ClientProfile(signMethod=case.get("sign_method"), httpProfile=http)
     credential = Credential(config["secret_id"], case.get("secret_key", config["secret_key"]))
     client = ocr_client.OcrClient(credential, "ap-singapore", profile)
-    request = models.RecognizeSingaporeIDCardOCRRequest()
+    action = case.get("action", "RecognizeSingaporeIDCardOCR")
+    request = getattr(models, f"{action}Request")()
     request.from_json_string(json.dumps(case["params"]))
     try:
-        response = client.RecognizeSingaporeIDCardOCR(request)
+        response = getattr(client, action)(request)
     except TencentCloudSDKException as err:
         return {"code": err.get_code(), "message": err.get_message(), "request_id": err.get_request_id()}
-    return {"code": None, "response": json.loads(response.to_json_string())}
+    names = [name.lstrip("_") for name in vars(getattr(models, f"{action}Response")())]
+    return {
+        "code": None,
+        "response": json.loads(response.to_json_string()),
+        "types": {name: type(getattr(response, name)).__name__ for name in names},
+        "model_fields": names,
+    }
 
 
 def main() -> None:
