@@ -39,6 +39,7 @@ from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.run.options import RunOptions
 from airflow_provider_tencent_ocr.run.progress import ProgressReporter
+from airflow_provider_tencent_ocr.run.repeats import Bounded
 from airflow_provider_tencent_ocr.run.retries import CAUSES
 from airflow_provider_tencent_ocr.run.worker import Outcome, Recogniser, RowWorker
 
@@ -113,6 +114,9 @@ class OcrRunner:
         self.cache = cache
         self.row_transform = row_transform
         self.last_run: RowWorker | None = None  # the latest run's worker: its pacing, concurrency, counts
+        # Finished columns of recent results (keyed by the result object, kept alive with it), so repeated
+        # rows are not rebuilt: ``row_transform`` must depend on the row's result only, not its identity.
+        self._built: Bounded[int, tuple[Any, dict[str, Any], Counter[str]]] = Bounded(1024)
 
     # -- the run ----------------------------------------------------------------------------
     def run(self, manifest: Manifest, sink: RowSink, *, output: str = "") -> RunSummary:
@@ -149,13 +153,13 @@ class OcrRunner:
         their threads without a concurrency slot, and fresh rows still find a thread.
         """
         window = 8 * self.options.max_in_flight
-        pending: collections.deque[tuple[ManifestRow, Future[Outcome]]] = collections.deque()
+        pending: collections.deque[tuple[ManifestRow, Future[Outcome] | Outcome]] = collections.deque()
         finished: list[dict[str, Any]] = []
 
         def drain(keep: int) -> None:
             while len(pending) > keep:
-                row, future = pending.popleft()
-                finished.append(self._row(row, future.result(), summary))
+                row, item = pending.popleft()
+                finished.append(self._row(row, item.result() if isinstance(item, Future) else item, summary))
                 if len(finished) >= self.options.write_rows and not worker.fatal.is_set():
                     sink.write_rows(finished)
                     finished.clear()
@@ -166,7 +170,8 @@ class OcrRunner:
                 for row in batch:
                     if worker.fatal.is_set():
                         break
-                    pending.append((row, pool.submit(worker.process, row)))
+                    known = worker.known(row)  # a repeated image: no thread, no read
+                    pending.append((row, known if known is not None else pool.submit(worker.process, row)))
                     drain(window)
             drain(0)
         if finished and not worker.fatal.is_set():
@@ -186,6 +191,24 @@ class OcrRunner:
 
     # -- output -------------------------------------------------------------------------------
     def _row(self, row: ManifestRow, outcome: Outcome, summary: RunSummary) -> dict[str, Any]:
+        built = self._built.get(id(outcome.result)) if outcome.result is not None else None
+        if built is not None and built[0] is outcome.result:  # a repeated result: its columns are known
+            _, columns, warn_counts = built
+            summary.rows += 1
+            summary.ok += 1
+            summary.cache_hits += outcome.from_cache
+            for code, n in warn_counts.items():
+                summary.warnings_by_code[code] = summary.warnings_by_code.get(code, 0) + n
+            return {
+                **columns,
+                "record_id": row.record_id,
+                "image_uri": redact_uri(row.image_uri),
+                "image_sha256": outcome.image_sha256,
+                "request_id": outcome.request_id,
+                "attempts": outcome.attempts,
+                "ocr_at": outcome.ocr_at,
+                **row.carried,
+            }
         out = sg.SingaporeIdCardRow.build(
             record_id=row.record_id,
             image_uri=redact_uri(row.image_uri),  # no userinfo, signatures or tokens in the output
@@ -213,6 +236,9 @@ class OcrRunner:
             summary.errors_by_code[code] = summary.errors_by_code.get(code, 0) + 1
         else:
             summary.ok += 1
-            for code, n in Counter(str(c) for c in out.warn_codes or ()).items():
+            warn_counts = Counter(str(c) for c in out.warn_codes or ())
+            for code, n in warn_counts.items():
                 summary.warnings_by_code[code] = summary.warnings_by_code.get(code, 0) + n
+            if outcome.result is not None:  # the row transform depends on the result only: reuse its columns
+                self._built.put(id(outcome.result), (outcome.result, out.to_dict(), warn_counts))
         return {**out.to_dict(), **row.carried}

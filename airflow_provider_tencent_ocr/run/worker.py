@@ -9,6 +9,7 @@ be retried holds neither, so it never keeps a fresh row from being sent.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import threading
@@ -30,6 +31,7 @@ from airflow_provider_tencent_ocr.run.inflight import InFlight
 from airflow_provider_tencent_ocr.run.options import RunOptions
 from airflow_provider_tencent_ocr.run.progress import Progress
 from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter
+from airflow_provider_tencent_ocr.run.repeats import Bounded, FileDigests, stat_signature
 from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,12 @@ def request_timeout(recogniser: object, options: RunOptions) -> float:
         return DEFAULT_TIMEOUT
 
 
+@functools.lru_cache(maxsize=65536)
+def _cache_key(action: str, digest: str, return_head_image: bool) -> str:
+    """``cache_key`` of an image recognition, remembered: repeated rows ask for it once per row."""
+    return cache_key(action, digest, {"return_head_image": return_head_image})
+
+
 class RowWorker:
     """Turns manifest rows into :class:`Outcome` s for one run; thread-safe, one instance per run."""
 
@@ -93,6 +101,9 @@ class RowWorker:
         self.fatal = threading.Event()
         self.fatal_error: TencentCloudAPIError | None = None
         self._inflight: InFlight[Outcome] = InFlight()
+        # Repeated rows: the images' digests and the finished ok outcomes, so they need no I/O (repeats.py).
+        self._digests = FileDigests()
+        self._finished: Bounded[str, Outcome] = Bounded(1024)
         self._lock = threading.Lock()
         self.calls = 0  # API calls sent
         self.sending = 0  # API calls on the wire now
@@ -127,6 +138,35 @@ class RowWorker:
             self.errors += outcome.result is None
         return outcome
 
+    def known(self, row: ManifestRow) -> Outcome | None:
+        """The outcome of a row whose image this run has already recognised (no read, no thread), else None.
+
+        Cheap enough to ask on the caller's thread for every row: one ``stat`` and two map lookups.
+        """
+        uri = (row.image_uri or "").strip()
+        if not uri:
+            return None
+        if self.options.send_as == "url" and is_http_url(uri):
+            key = self._url_key(uri)
+        else:
+            digest = self._digests.lookup(uri)
+            if digest is None:
+                return None
+            key = self._key(digest)
+        outcome = self._finished.get(key)
+        if outcome is not None:
+            with self._lock:
+                self.done += 1
+        return outcome
+
+    def _key(self, digest: str) -> str:
+        return _cache_key(sg.ACTION, digest, self.options.return_head_image)
+
+    def _url_key(self, uri: str) -> str:
+        """The object, not its signature: a re-signed URL is the same key."""
+        options = {"return_head_image": self.options.return_head_image}
+        return cache_key(sg.ACTION, "url:" + (redact_uri(uri) or uri), options)
+
     def _recognise_row(self, row: ManifestRow) -> Outcome:
         uri = (row.image_uri or "").strip()
         if not uri:
@@ -134,10 +174,9 @@ class RowWorker:
                 error_code="InvalidManifestRow",
                 error_message=f"manifest row {row.index} has no image URI: fill the image column or remove the row",
             )
-        options = {"return_head_image": self.options.return_head_image}
         if self.options.send_as == "url" and is_http_url(uri):
-            key = cache_key(sg.ACTION, "url:" + (redact_uri(uri) or uri), options)  # the object, not its signature
-            return self._once(key, None, {"image_url": uri})
+            return self._once(self._url_key(uri), None, {"image_url": uri})
+        signature = stat_signature(uri)  # before reading: a change while reading shows at the next lookup
         try:
             data = self._retry_downloads(
                 load_image, uri, storage_conn_id=self.options.storage_conn_id, timeout=self.options.image_timeout
@@ -149,13 +188,16 @@ class RowWorker:
             check_image_bytes(data)
         except InvalidImageError as err:
             return Outcome(image_sha256=digest, error_code=err.code, error_message=err.message)
+        self._digests.remember(uri, signature, digest)
         encoded = base64.b64encode(data).decode("ascii")
         del data
-        return self._once(cache_key(sg.ACTION, digest, options), digest, {"image_base64": encoded})
+        return self._once(self._key(digest), digest, {"image_base64": encoded})
 
     def _once(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
         """Serve from the cache or call, once per key at a time; rows joining a call share its outcome."""
         outcome, owner = self._inflight.once(key, lambda: self._cached_or_called(key, digest, image))
+        if outcome.result is not None:  # later rows with this image: served as from the cache, no call
+            self._finished.put(key, replace(outcome, attempts=0, from_cache=True))
         return outcome if owner else replace(outcome, attempts=0)
 
     def _cached_or_called(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:

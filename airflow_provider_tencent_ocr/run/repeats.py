@@ -1,0 +1,84 @@
+"""What repeated rows need, remembered for one run: so a row whose image was seen already costs no I/O.
+
+A rerun over cached images, or a manifest that lists the same images many times, would otherwise read
+and hash every row's file and read a cache file for it. Two bounded maps (least recently used out):
+
+- a local file's SHA-256 by path, valid while its size, mtime and inode are unchanged (one ``stat``
+  per row instead of a read and a hash); object-storage and http images are not remembered, since
+  checking them would cost a request anyway;
+- a finished ``ok`` outcome by cache key, so a repeated row needs neither a cache read nor a thread.
+
+Memory stays flat: both maps are bounded whatever the manifest's length.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+from airflow_provider_tencent_ocr.io.uris import local_path
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+StatSignature = tuple[int, int, int]
+
+
+class Bounded(Generic[K, V]):
+    """A thread-safe map that forgets its least recently used entry beyond ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._items: collections.OrderedDict[K, V] = collections.OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def stat_signature(uri: str) -> StatSignature | None:
+    """(size, mtime in ns, inode) of a local image file; None for remote URIs or a file that is not there."""
+    path = local_path(uri)
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+class FileDigests:
+    """Local files' SHA-256 by path, trusted only while the file's stat signature is unchanged."""
+
+    def __init__(self, limit: int = 65536) -> None:
+        self._known: Bounded[str, tuple[StatSignature, str]] = Bounded(limit)
+
+    def lookup(self, uri: str) -> str | None:
+        known = self._known.get(uri)
+        if known is None:
+            return None
+        return known[1] if stat_signature(uri) == known[0] else None
+
+    def remember(self, uri: str, signature: StatSignature | None, digest: str) -> None:
+        """``signature`` taken before the file was read: a change while reading shows at the next lookup."""
+        if signature is not None:
+            self._known.put(uri, (signature, digest))
