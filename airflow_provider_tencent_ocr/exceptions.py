@@ -119,7 +119,19 @@ class InvalidImageError(TencentOcrError, ValueError):
 
 # -- the API's answers -----------------------------------------------------------------------------
 class BodyTooLarge(TencentOcrError):
-    """The answer is larger than the caller accepts."""
+    """An HTTP body (an answer, a downloaded image) is larger than the caller accepts; ``size`` if announced."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size
+        super().__init__(f"the body is {size} bytes" if size is not None else "the body is too large")
+
+
+class BodyDeadlineExceeded(TencentOcrError):
+    """An HTTP body did not finish within the caller's deadline; ``received`` bytes had arrived."""
+
+    def __init__(self, received: int) -> None:
+        self.received = received
+        super().__init__(f"the body did not finish within the deadline ({received} bytes received)")
 
 
 # -- inputs: images, files, storage, manifests -----------------------------------------------------

@@ -63,7 +63,6 @@ def test_every_provider_exception_is_defined_in_the_exceptions_module() -> None:
         ("io.images", "ImageDownloadError"),
         ("io.uris", "NotARegularFile"),
         ("io.storage", "StorageBackendMissing"),
-        ("hooks.transport", "BodyTooLarge"),
         ("run.runner", "RunAborted"),
         ("run.runner", "ErrorRateExceeded"),
         ("operators.singapore_id_card", "OutputPathRefused"),

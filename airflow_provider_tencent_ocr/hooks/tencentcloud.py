@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import (
+    BodyDeadlineExceeded,
+    BodyTooLarge,
+    ConnectionConfigError,
+    ErrorKind,
+    TencentCloudAPIError,
+)
 from airflow_provider_tencent_ocr.hooks.config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_LANGUAGE,
@@ -33,13 +39,8 @@ from airflow_provider_tencent_ocr.hooks.config import (
     parse_endpoint,
 )
 from airflow_provider_tencent_ocr.hooks.connection_guard import stored_key_conflict
-from airflow_provider_tencent_ocr.hooks.transport import (
-    BodyTooLarge,
-    http_status_error,
-    network_error,
-    parse_answer,
-    read_body,
-)
+from airflow_provider_tencent_ocr.hooks.transport import http_status_error, network_error, parse_answer
+from airflow_provider_tencent_ocr.io.http_body import read_body
 
 if TYPE_CHECKING:
     from tencentcloud.common.common_client import CommonClient
@@ -241,6 +242,10 @@ class TencentCloudHook(BaseHook):
             if http_response.status_code != 200:
                 raise http_status_error(http_response.status_code, cfg.host)
             return read_body(http_response, limit, time.monotonic() + cfg.timeout)
+        except BodyDeadlineExceeded:  # trickled past the timeout: a read timeout, the request may be billed
+            from requests import ReadTimeout
+
+            raise network_error(ReadTimeout("the answer did not finish within the timeout"), cfg.host) from None
         except TencentCloudSDKException as err:
             cause, code = err.__context__, err.get_code() or "ClientError"
             if code == "ClientNetworkError" and isinstance(cause, Exception):

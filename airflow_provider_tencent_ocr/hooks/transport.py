@@ -1,17 +1,14 @@
-"""Reading an API 3.0 answer off the wire: a size cap, a deadline, its envelope, and what a network failure means."""
+"""An API 3.0 answer off the wire: its envelope, its HTTP status, and what a network failure means.
+
+The body itself is read under a size cap and a deadline by :func:`io.http_body.read_body`.
+"""
 
 from __future__ import annotations
 
 import json
-import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from airflow_provider_tencent_ocr.exceptions import BodyTooLarge, ErrorKind, TencentCloudAPIError
-
-if TYPE_CHECKING:
-    import requests
-
-_CHUNK = 64 * 1024
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError
 
 
 def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
@@ -45,29 +42,6 @@ def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
         timeout=timeout,
         may_have_been_billed=billed,
     )
-
-
-def read_body(response: requests.Response, limit: int, deadline: float) -> bytes:
-    """The answer's body, read in chunks: at most ``limit`` bytes, and finished before ``deadline``.
-
-    Raises ``BodyTooLarge`` past the limit (announced or actual) and ``requests.ReadTimeout`` past the
-    deadline (a body trickled one byte at a time never trips the per-read timeout).
-    """
-    from requests import ReadTimeout
-
-    announced = response.headers.get("Content-Length", "")
-    if announced.isdigit() and int(announced) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := response.raw.read1(_CHUNK, decode_content=True):  # what has arrived, never waiting for more
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        if time.monotonic() > deadline:
-            raise ReadTimeout("the answer did not finish within the timeout")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def http_status_error(status: int, host: str) -> TencentCloudAPIError:

@@ -9,7 +9,13 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
-from airflow_provider_tencent_ocr.exceptions import ImageDownloadError, InvalidImageError
+from airflow_provider_tencent_ocr.exceptions import (
+    BodyDeadlineExceeded,
+    BodyTooLarge,
+    ImageDownloadError,
+    InvalidImageError,
+)
+from airflow_provider_tencent_ocr.io.http_body import read_body
 from airflow_provider_tencent_ocr.io.uris import (
     NotARegularFile,
     local_path,
@@ -174,27 +180,6 @@ def _session() -> Any:
     return session
 
 
-def _read_body(raw: Any, uri: str, deadline_at: float, deadline: float) -> bytes:
-    """The body, read as it arrives (``read1``), checking the size cap and the total deadline."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if time.monotonic() > deadline_at:
-            raise ImageDownloadError(
-                "ImageDownloadFailed",
-                f"image {display_uri(uri)} took longer than {deadline:g} s to download "
-                f"({size} bytes received): the server is too slow; try again later",
-                retryable=True,
-            )
-        chunk = raw.read1(65536, decode_content=True)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_IMAGE_BYTES:
-            raise _too_large(uri)
-        chunks.append(chunk)
-
-
 def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
     import requests
     import urllib3
@@ -211,10 +196,17 @@ def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
                     retryable=response.status_code in _RETRYABLE_HTTP,
                     http_status=response.status_code,
                 )
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > MAX_IMAGE_BYTES:
-                raise _too_large(uri, int(length))
-            return _read_body(response.raw, uri, started + deadline, deadline)
+            try:
+                return read_body(response, MAX_IMAGE_BYTES, started + deadline)
+            except BodyTooLarge as err:
+                raise _too_large(uri, err.size) from None
+            except BodyDeadlineExceeded as err:
+                raise ImageDownloadError(
+                    "ImageDownloadFailed",
+                    f"image {shown} took longer than {deadline:g} s to download "
+                    f"({err.received} bytes received): the server is too slow; try again later",
+                    retryable=True,
+                ) from None
     except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
         raise ImageDownloadError(
             "ImageDownloadFailed",

@@ -1,0 +1,20 @@
+"""One owner per concept: each of these is written once in the package, and the other modules use that one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import airflow_provider_tencent_ocr
+
+PACKAGE = Path(airflow_provider_tencent_ocr.__file__).parent
+
+
+def _modules_matching(pattern: str) -> list[str]:
+    regex = re.compile(pattern)
+    return sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if regex.search(p.read_text()))
+
+
+def test_one_reader_of_streamed_http_bodies():
+    """API answers and image downloads are read by one function with one size cap and one deadline."""
+    assert _modules_matching(r"\.read1\(") == ["io/http_body.py"]
