@@ -169,20 +169,19 @@ class OutputPathRefused(TencentOcrError, ValueError):
 
 
 class RunAborted(TencentOcrError, RuntimeError):
-    """A fatal API error stopped the run; ``error`` is the one that did."""
+    """The run stopped before its end for a cause no retry fixes; ``error`` is the API error that did, if any."""
 
-    def __init__(self, error: TencentCloudAPIError, obtained: int, cache_uri: str | None) -> None:
+    def __init__(self, message: str, error: TencentCloudAPIError | None = None) -> None:
         self.error = error
-        where = f" They are kept in the cache {cache_uri} and will not be billed again." if cache_uri else ""
-        super().__init__(
-            f"Stopped at the fatal Tencent Cloud error {error.code}: {error.message}. "
-            f"{obtained} recognitions were obtained before the stop.{where} "
-            "Fix the account or connection (credentials, region, service activation, billing) and re-run."
-        )
+        super().__init__(message)
+
+
+class ServiceUnreachable(RunAborted):
+    """No call reached the Tencent Cloud API: the connection's endpoint (or the way to it) is wrong."""
 
 
 class ErrorRateExceeded(TencentOcrError, RuntimeError):
-    """More rows than ``max_error_rate`` allows ended in per-image errors (raised after the output is written)."""
+    """More rows than ``max_error_rate`` allows ended in per-image errors (the output is then not published)."""
 
 
 class PartsIncomplete(TencentOcrError, RuntimeError):

@@ -1,6 +1,6 @@
 """Consumer DAG: a warn-code report each time the OCR producer updates its Parquet Asset.
 
-The producer (``example_tencent_ocr_singapore_id_card``) writes
+The producer (``example_tencent_ocr_singapore_id_cards``) writes
 ``$TENCENT_OCR_DEMO_OUTPUT_DIR/singapore_id_cards.parquet`` and emits the Asset below; this DAG
 writes ``warn_report.json``, ``warn_report.md`` and ``warn_rates.png`` to ``$DIR/report/``. It also
 runs when the sharded producer (``example_tencent_ocr_sharded``) publishes its dataset folder, and

@@ -135,8 +135,16 @@ class ParquetOutputWriter:
             chunk, self._buffer = self._buffer[: self.row_group_rows], self._buffer[self.row_group_rows :]
             self._write_table(chunk)
 
-    def commit(self) -> None:
-        """Write what is buffered, close the file, and publish it under the target URI."""
+    @property
+    def rows_received(self) -> int:
+        """Rows handed to :meth:`write_rows` so far (written or still buffered)."""
+        return self.rows_written + len(self._buffer)
+
+    def commit(self, uri: str | None = None) -> None:
+        """Write what is buffered, close the file, and publish it under the target URI (or ``uri``).
+
+        ``uri`` sets a failed run's rows aside for diagnosis without touching the published output.
+        """
         if self._state != "open":
             raise RuntimeError(f"cannot commit {self.uri!r}: the writer is already {self._state}")
         try:
@@ -147,7 +155,7 @@ class ParquetOutputWriter:
             writer.close()
             self._writer = None
             assert self._temp_path is not None
-            storage.publish(self._temp_path, self.uri, conn_id=self.storage_conn_id)
+            storage.publish(self._temp_path, uri or self.uri, conn_id=self.storage_conn_id)
             self._temp_path = None
         except BaseException:
             self.abort()

@@ -88,15 +88,20 @@ class AssembledRun:
     _scope: ExitStack = field(default_factory=ExitStack, repr=False)
 
     def run(self) -> RunSummary:
-        """Run every row into the Parquet output (committed atomically when the run ends well)."""
+        """Run every row into the Parquet output, published atomically only when the run succeeds.
+
+        A failed run (``max_error_rate`` exceeded included) leaves the published output as it was;
+        its rows go beside it (see ``run.publish``).
+        """
         from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter
+        from airflow_provider_tencent_ocr.run.publish import run_and_publish
 
         with self._scope:
             if self.cache is not None:
                 self._scope.callback(self.cache.close)
             out = self.target.output
-            with ParquetOutputWriter(out, self.schema, storage_conn_id=self.storage_conn_id) as writer:
-                return self.runner.run(self.manifest, writer, output=out)
+            writer = ParquetOutputWriter(out, self.schema, storage_conn_id=self.storage_conn_id)
+            return run_and_publish(self.runner, self.manifest, writer, output=out)
 
 
 def wants_cache(cache: str | None) -> bool:

@@ -17,7 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundExceptio
 from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs, check_choice
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.rows.pii import PiiMode, check_portrait_allowed
-from airflow_provider_tencent_ocr.run.options import RunOptions
+from airflow_provider_tencent_ocr.run.options import RunOptions, check_seconds
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -165,6 +165,9 @@ class TencentOcrBaseOperator(BaseOperator):
         check_portrait_allowed(pii, wants_portrait=photo_output != "none", allow_portrait=allow_portrait)
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
             raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
+        for name, seconds in (("timeout", timeout), ("retry_deadline", retry_deadline)):
+            check_seconds(name, seconds, optional=True)
+        check_seconds("progress_interval", progress_interval)
         if (shard_index is None) != (shard_count is None):
             raise ValueError("give both shard_index= and shard_count=, or neither")
         if "outlets" not in kwargs and shard_count is None:  # a shard's part is not the whole dataset
@@ -215,10 +218,11 @@ class TencentOcrBaseOperator(BaseOperator):
         except (ValueError, AirflowNotFoundException, RunAborted) as err:
             # Lasting: a bad manifest or argument, a refused path, a missing connection, Variable or key,
             # a fatal API code. No retry can fix them. Network, storage and throttling errors, and
-            # ErrorRateExceeded below, stay retryable.
-            raise AirflowFailException(f"{type(err).__name__}: {err}") from err
+            # ErrorRateExceeded, stay retryable.
+            # Printed once: the original traceback under the message, with no chained copy of it
+            # ("the above exception was the direct cause"); the typed error stays in __context__.
+            raise AirflowFailException(f"{type(err).__name__}: {err}").with_traceback(err.__traceback__) from None
         self._report(context, run, summary)
-        run.runner.check_error_rate(summary)
         return summary.to_dict()
 
     def _report(self, context: Context, run: AssembledRun, summary: RunSummary) -> None:

@@ -21,7 +21,9 @@ class RunOptions:
     request timeout, used to keep answers well inside it; None reads it from the recogniser's
     ``config.timeout`` when it has one, else 30 s. ``write_rows`` is how many finished rows are
     handed to the sink at a time (one Parquet row group); the manifest's own ``batch_rows`` only
-    sets how it is read (the operator's ``batch_rows`` sets both).
+    sets how it is read (the operator's ``batch_rows`` sets both). ``image_timeout`` bounds the wait
+    for an image server's first byte and each read after it; ``image_deadline`` the whole download,
+    headers included (a server trickling one byte a second is cut off there).
     """
 
     send_as: SendAs = "base64"
@@ -36,6 +38,7 @@ class RunOptions:
     progress_interval: float = 10.0
     storage_conn_id: str | None = None
     image_timeout: float = 30.0
+    image_deadline: float = 60.0
     write_rows: int = 5000
 
     def __post_init__(self) -> None:
@@ -48,5 +51,20 @@ class RunOptions:
             raise ValueError(f"max_error_rate must be between 0 and 1, not {self.max_error_rate!r}")
         if self.retry_deadline is not None and self.retry_deadline <= 0:
             raise ValueError(f"retry_deadline must be positive seconds (or None), not {self.retry_deadline!r}")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"timeout must be positive seconds (or None), not {self.timeout!r}")
+        check_seconds("timeout", self.timeout, optional=True)
+        check_seconds("progress_interval", self.progress_interval)
+        check_seconds("image_timeout", self.image_timeout)
+        check_seconds("image_deadline", self.image_deadline)
+
+
+def check_seconds(name: str, value: object, *, optional: bool = False) -> None:
+    """Refuse a duration that is not a positive number of seconds, naming the argument.
+
+    ``timeout=-1`` would make every call fail before it is sent (and each row would claim it may
+    have been billed); ``progress_interval=0`` would log in a busy loop.
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        hint = " (or None for the default)" if optional else ""
+        raise ValueError(f"{name} must be a positive number of seconds{hint}, not {value!r}")

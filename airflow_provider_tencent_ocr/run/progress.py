@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from airflow_provider_tencent_ocr.run.retries import RetryStats
 
+# The shortest pause between two lines: a smaller interval would flood the task log.
+MIN_INTERVAL = 0.05
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -47,8 +50,10 @@ class ProgressReporter:
         self.total = total
         self.snapshot = snapshot
         self.retries = retries
-        self.interval = interval
-        self.wave_interval = min(wave_interval, interval)
+        if not interval > 0:  # 0 would log in a busy loop (and NaN never at all)
+            raise ValueError(f"progress_interval must be positive seconds, not {interval!r}")
+        self.interval = max(interval, MIN_INTERVAL)
+        self.wave_interval = min(wave_interval, self.interval)
         self.log = logger or logging.getLogger(__name__)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tencent-ocr-progress", daemon=True)
@@ -83,14 +88,18 @@ class ProgressReporter:
         elapsed = time.monotonic() - self._started
         eta = f"{elapsed / p.done * (self.total - p.done):.0f}s" if p.done else "unknown"
         retries = ", ".join(f"{cause} {n}" for cause, n in self.retries.totals().items())
+        # Two different rates: rows finished (what the run achieves) and the pacing's ceiling on
+        # requests sent (what it would allow). Named so that one never reads as contradicting the other.
         self.log.info(
-            "progress: %d/%d rows, %d ok, %d errors so far, %.1f rows/s; %d calls in flight (limit %d); "
-            "retries: %s; pacing %.1f requests/s (max %.1f); ETA %s",
+            "progress: %d/%d rows done (%d ok, %d errors), %.1f rows/s finished over the last %.0f s; "
+            "%d calls in flight (limit %d); retries: %s; send-rate cap %.1f requests/s (ceiling %.1f, "
+            "lowered only by throttling; not the rate achieved); ETA %s",
             p.done,
             self.total,
             p.done - p.errors,
             p.errors,
             (p.done - last_done) / max(seconds, 1e-9),
+            seconds,
             p.in_flight,
             int(p.concurrency),
             retries,
@@ -107,7 +116,7 @@ class ProgressReporter:
             return
         p = self.snapshot()
         self.log.info(
-            "retrying %d calls (%s; codes: %s); pacing now %.1f requests/s, concurrency limit %d",
+            "retrying %d calls (%s; codes: %s); send-rate cap now %.1f requests/s, concurrency limit %d",
             sum(causes.values()),
             ", ".join(f"{cause} {n}" for cause, n in sorted(causes.items())),
             ", ".join(f"{code} {n}" for code, n in sorted(codes.items())),

@@ -33,7 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.exceptions import ErrorRateExceeded, RunAborted
+from airflow_provider_tencent_ocr.exceptions import (
+    ErrorRateExceeded,
+    RunAborted,
+    ServiceUnreachable,
+    TencentCloudAPIError,
+)
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
 from airflow_provider_tencent_ocr.io.uris import redact_uri
@@ -52,6 +57,7 @@ __all__ = [
     "RunAborted",
     "RunOptions",
     "RunSummary",
+    "ServiceUnreachable",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,51 @@ class RowSink(Protocol):
     """Where finished rows go (``ParquetOutputWriter`` satisfies it)."""
 
     def write_rows(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+def fatal_stop(error: TencentCloudAPIError, obtained: int, cache_uri: str | None) -> RunAborted:
+    """A fatal API answer (authentication, authorisation, service not opened, billing) stopped the run."""
+    return RunAborted(
+        f"The run stopped at the fatal Tencent Cloud error {error.code}: {error.message.rstrip('. ')}. "
+        "Fix the account or connection (credentials, region, service activation, billing) and re-run. "
+        f"{_paid_before_stop(obtained, cache_uri)}",
+        error,
+    )
+
+
+def _paid_before_stop(obtained: int, cache_uri: str | None) -> str:
+    if obtained == 0:
+        return "Nothing was paid for before the stop."
+    if cache_uri:
+        return (
+            f"The {obtained} results paid for before the stop are saved in the cache {redact_uri(cache_uri)}: "
+            "a rerun with the same cache does not pay for them again."
+        )
+    return f"{obtained} results were paid for before the stop; without a cache, a rerun pays for them again."
+
+
+def _unreachable(recogniser: object, worker: RowWorker) -> ServiceUnreachable:
+    """Name the connection and the endpoint, and what the calls met on the way."""
+    conn_id = getattr(recogniser, "tencentcloud_conn_id", None)
+    try:
+        cfg = recogniser.config  # type: ignore[attr-defined]
+        endpoint = f"{cfg.scheme}://{cfg.host}"
+    except Exception:  # not a hook: say what is known
+        endpoint = "the configured endpoint"
+    where = f"{endpoint} (connection {conn_id!r})" if conn_id else endpoint
+    err = worker.last_unreached
+    if err is not None and err.http_status is not None:
+        met = (
+            f"{worker.unreached} answers came without a RequestId, so not from the API (last: {err.message}): "
+            "a proxy, firewall or other server answers at this address"
+        )
+    else:
+        met = f"{worker.connect_failures} connection attempts failed ({err.message if err else 'no answer'})"
+    return ServiceUnreachable(
+        f"No call reached the Tencent Cloud API at {where}: {met}. This is a configuration problem, not one of "
+        "the images: check the connection's endpoint extra (host, scheme and port), the proxy settings and the "
+        "network path from this worker, and test the connection. Nothing was billed."
+    )
 
 
 @dataclass
@@ -74,9 +125,15 @@ class RunSummary:
     errors_by_code: dict[str, int] = field(default_factory=dict)
     warnings_by_code: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
+    connect_failures: int = 0
     cache_hits: int = 0
     retries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CAUSES, 0))
     seconds: float = 0.0
+
+    @property
+    def credentials_used(self) -> bool:
+        """False when no request was sent (every row from the cache): the run proves nothing of the credentials."""
+        return self.api_calls + self.connect_failures > 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,7 +144,9 @@ class RunSummary:
             "errors_by_code": dict(sorted(self.errors_by_code.items())),
             "warnings_by_code": dict(sorted(self.warnings_by_code.items())),
             "api_calls": self.api_calls,
+            "connect_failures": self.connect_failures,
             "cache_hits": self.cache_hits,
+            "credentials_used": self.credentials_used,
             "retries": {cause: self.retries.get(cause, 0) for cause in CAUSES},
             "seconds": round(self.seconds, 2),
         }
@@ -136,10 +195,19 @@ class OcrRunner:
             with ProgressReporter(total, worker.progress, worker.retries, interval=self.options.progress_interval):
                 self._stream(manifest, sink, summary, worker, cache)
         summary.api_calls = worker.calls
+        summary.connect_failures = worker.connect_failures
         summary.retries = worker.retries.totals()
         summary.seconds = time.monotonic() - started
         if worker.fatal_error is not None:
-            raise RunAborted(worker.fatal_error, worker.obtained, self.cache.uri if self.cache else None)
+            raise fatal_stop(worker.fatal_error, worker.obtained, self.cache.uri if self.cache else None)
+        if worker.unreachable or (worker.unreached and not worker.reached):
+            raise _unreachable(self.recogniser, worker)
+        if not summary.credentials_used and summary.rows:
+            log.info(
+                "No API call was made: all %d rows were served from the cache or needed no call, so the "
+                "connection's credentials were not used and this run does not show that they work",
+                summary.rows,
+            )
         return summary
 
     def _stream(
@@ -185,8 +253,7 @@ class OcrRunner:
         counts = ", ".join(f"{code}: {n}" for code, n in sorted(summary.errors_by_code.items()))
         raise ErrorRateExceeded(
             f"{summary.errors} of {summary.rows} rows ({summary.errors / summary.rows:.1%}) ended in errors, above "
-            f"max_error_rate={limit:.1%} ({counts}). The output was written to {summary.output}; check the "
-            "error_code column and the images."
+            f"max_error_rate={limit:.1%} ({counts}). Check the error_code and error_message columns."
         )
 
     # -- output -------------------------------------------------------------------------------

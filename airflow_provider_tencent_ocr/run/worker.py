@@ -37,6 +37,8 @@ from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
+# Calls that did not reach the API, with none that did, before the run stops as misconfigured.
+UNREACHED_LIMIT = 5
 
 
 class Recogniser(Protocol):
@@ -105,7 +107,12 @@ class RowWorker:
         self._digests = FileDigests()
         self._finished: Bounded[str, Outcome] = Bounded(1024)
         self._lock = threading.Lock()
-        self.calls = 0  # API calls sent
+        self.calls = 0  # API calls sent (a connection that could not be opened is not one)
+        self.connect_failures = 0  # calls that never reached anything: refused, unresolvable, connect timeout
+        self.reached = 0  # answers that came from the API itself (a result, or an error with a RequestId)
+        self.unreached = 0  # calls that did not reach the API: connect failures, and answers without RequestId
+        self.unreachable = False  # tripped: no call reached the API, the run stops (see UNREACHED_LIMIT)
+        self.last_unreached: TencentCloudAPIError | None = None
         self.sending = 0  # API calls on the wire now
         self.done = 0
         self.errors = 0
@@ -179,7 +186,11 @@ class RowWorker:
         signature = stat_signature(uri)  # before reading: a change while reading shows at the next lookup
         try:
             data = self._retry_downloads(
-                load_image, uri, storage_conn_id=self.options.storage_conn_id, timeout=self.options.image_timeout
+                load_image,
+                uri,
+                storage_conn_id=self.options.storage_conn_id,
+                timeout=self.options.image_timeout,
+                deadline=self.options.image_deadline,
             )
         except InvalidImageError as err:
             return Outcome(error_code=err.code, error_message=err.message)
@@ -287,6 +298,7 @@ class RowWorker:
                 **image, return_head_image=self.options.return_head_image
             )
         except TencentCloudAPIError as err:
+            self._note_reach(err)
             if err.fatal:
                 with self._lock:
                     self.fatal_error = self.fatal_error or err
@@ -303,5 +315,32 @@ class RowWorker:
         finally:
             with self._lock:
                 self.sending -= 1
+        self._note_reach(None)
         self.concurrency.on_latency(time.monotonic() - began)
         return result
+
+    def _note_reach(self, err: TencentCloudAPIError | None) -> None:
+        """Count whether a call reached the API; trip ``unreachable`` when none has, again and again.
+
+        An answer from the API carries a RequestId (a result, or an error). A refused or timed-out
+        connection never left the client, and an HTTP error or unreadable answer without a RequestId
+        came from something else on the way (a proxy or firewall page, a wrong host): neither is an
+        API call. A dropped connection or a read timeout says nothing either way and is not counted.
+        """
+        if err is None or err.request_id:
+            with self._lock:
+                self.reached += 1
+            return
+        connect_failure = err.code == "ClientNetworkError" and not err.may_have_been_billed
+        if not connect_failure and err.http_status is None:
+            return
+        with self._lock:
+            if connect_failure:
+                self.calls -= 1
+                self.connect_failures += 1
+            self.unreached += 1
+            self.last_unreached = err
+            trip = self.reached == 0 and self.unreached >= UNREACHED_LIMIT
+        if trip:
+            self.unreachable = True
+            self.fatal.set()

@@ -73,7 +73,7 @@ def test_output_equal_to_the_manifest_is_refused_before_any_call(
     op = operator(tmp_path, manifest=str(path), manifest_format="csv", output=output, outlets=[])
     with pytest.raises(AirflowFailException, match="is the manifest itself") as info:  # no retry can fix it
         execute(op)
-    assert isinstance(info.value.__cause__, OutputPathRefused)
+    assert isinstance(info.value.__context__, OutputPathRefused)
     assert path.read_bytes() == before
     assert tencent_ocr_emulator.stats.requests == 0
 
@@ -83,7 +83,7 @@ def test_cache_equal_to_the_output_is_refused_and_leaves_no_files(tmp_path, tenc
     op = operator(tmp_path, manifest=str(manifest(tmp_path, [image(tmp_path)])), output=str(output), cache=str(output))
     with pytest.raises(AirflowFailException, match="cache .* is the output path") as info:
         execute(op)
-    assert isinstance(info.value.__cause__, OutputPathRefused)
+    assert isinstance(info.value.__context__, OutputPathRefused)
     assert tencent_ocr_emulator.stats.requests == 0
     assert not list(tmp_path.rglob("*-wal")) and not list(tmp_path.rglob("*-shm")) and not output.exists()
 
@@ -92,7 +92,7 @@ def test_cache_equal_to_the_manifest_is_refused(tmp_path, tencent_ocr_emulator, 
     path = manifest(tmp_path, [image(tmp_path)])
     with pytest.raises(AirflowFailException, match="is the manifest itself") as info:
         execute(operator(tmp_path, manifest=str(path), cache=str(path)))
-    assert isinstance(info.value.__cause__, OutputPathRefused)
+    assert isinstance(info.value.__context__, OutputPathRefused)
     assert tencent_ocr_emulator.stats.requests == 0
 
 
@@ -111,7 +111,10 @@ def test_a_bad_manifest_fails_without_retry_and_keeps_its_cause(tmp_path, tencen
     with pytest.raises(AirflowFailException, match="ManifestError: .*does not exist") as info:
         execute(operator(tmp_path, manifest=str(tmp_path / "nowhere.csv")))
     assert type(info.value) is AirflowFailException  # raised explicitly, no class built at run time
-    assert isinstance(info.value.__cause__, ManifestError)
+    assert isinstance(info.value.__context__, ManifestError)
+    # Printed once: no chained copy of the same message ("the above exception was the direct cause").
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__traceback__ is not None  # where it was raised is still shown
 
 
 def test_a_missing_connection_fails_without_retry(tmp_path, tencent_ocr_emulator):
@@ -129,8 +132,8 @@ def test_a_fatal_api_code_fails_without_retry(tmp_path, tencent_ocr_emulator, te
     }
     with pytest.raises(AirflowFailException, match="FailedOperation.UnOpenError") as info:
         execute(operator(tmp_path, manifest=str(manifest(tmp_path, [uri]))))
-    assert isinstance(info.value.__cause__, RunAborted)
-    assert info.value.__cause__.error.code == "FailedOperation.UnOpenError"  # the cause keeps its attributes
+    assert isinstance(info.value.__context__, RunAborted)
+    assert info.value.__context__.error.code == "FailedOperation.UnOpenError"  # the cause keeps its attributes
 
 
 def test_a_string_carry_columns_is_refused_at_construction(tmp_path):
@@ -145,7 +148,7 @@ def test_a_carry_columns_template_rendered_to_a_string_is_refused_clearly(tmp_pa
     op.carry_columns = "side"  # what rendering without native objects gives
     with pytest.raises(AirflowFailException, match="not the string 'side'") as info:
         execute(op)
-    assert isinstance(info.value.__cause__, ManifestError)
+    assert isinstance(info.value.__context__, ManifestError)
     assert "'s'" not in str(info.value)
 
 

@@ -252,7 +252,9 @@ def test_order_duplicates_and_summary(tmp_path, tencent_ocr_emulator, tencent_oc
         "errors_by_code": {"ImageNotFound": 1},
         "warnings_by_code": {},
         "api_calls": 4,
+        "connect_failures": 0,
         "cache_hits": result["cache_hits"],
+        "credentials_used": True,
         "retries": {"throttled": 0, "timeout": 0, "server_error": 0, "network": 0},
         "seconds": result["seconds"],
     }
@@ -321,17 +323,24 @@ def test_send_as_url_still_reads_local_files(tmp_path, tencent_ocr_emulator, ten
     assert row["status"] == "ok" and row["image_sha256"]
 
 
-def test_error_rate_fails_the_task_after_writing(tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id):
+def test_error_rate_fails_the_task_without_replacing_the_output(tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id):
     uri = image_file(tmp_path / "img", 1)
     path = write_manifest(tmp_path / "m.csv", [("a", uri), ("b", str(tmp_path / "x.png")), ("c", "")])
     op = operator(tmp_path, manifest=path, max_error_rate=0.5)
+    published = Path(op.output_uri)
+    published.parent.mkdir(parents=True)
+    published.write_bytes(b"yesterday's good table")
     context = make_context()
     with pytest.raises(ErrorRateExceeded) as raised:
         op.execute(context)
     assert "2 of 3 rows" in str(raised.value)
     assert "ImageNotFound: 1" in str(raised.value) and "InvalidManifestRow: 1" in str(raised.value)
-    assert len(read(op.output_uri)) == 3
-    assert context["outlet_events"][op.outlets[0]].extra == {"uri": op.output_uri, "rows": 3}
+    assert published.read_bytes() == b"yesterday's good table"  # a failed run publishes nothing
+    aside = published.parent / "_failed_cards.parquet"
+    assert str(aside) in str(raised.value)  # the error says where the failed run's rows are
+    assert [r["error_code"] for r in read(aside)] == [None, "ImageNotFound", "InvalidManifestRow"]
+    assert not [p for p in published.parent.iterdir() if p.name.endswith(".tmp")]
+    assert "extra" not in vars(context["outlet_events"][op.outlets[0]])  # no Asset event for a failed run
 
 
 def test_output_readable_with_pandas_and_duckdb(tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id):

@@ -1,0 +1,56 @@
+"""Arguments that cannot work are refused when the DAG is parsed, naming the argument and what to give."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
+from airflow_provider_tencent_ocr.run.options import RunOptions
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("timeout", -1),
+        ("timeout", 0),
+        ("timeout", float("nan")),
+        ("progress_interval", 0),
+        ("progress_interval", -5),
+        ("retry_deadline", -1),
+    ],
+)
+def test_durations_that_cannot_work_are_refused_at_parse_time(argument, value):
+    with pytest.raises(ValueError, match=rf"{argument} must be a positive number of seconds") as raised:
+        TencentOcrSingaporeIdCardOperator(
+            task_id="ocr", images=["/a.png"], output="/out/cards.parquet", **{argument: value}
+        )
+    assert repr(value) in str(raised.value)
+
+
+@pytest.mark.parametrize("argument", ["timeout", "progress_interval", "image_timeout", "image_deadline"])
+def test_run_options_refuse_non_positive_durations(argument):
+    with pytest.raises(ValueError, match=argument):
+        RunOptions(**{argument: 0})
+
+
+def test_a_tiny_progress_interval_cannot_flood_the_log():
+    import logging
+    import time
+
+    from airflow_provider_tencent_ocr.run.progress import Progress, ProgressReporter
+    from airflow_provider_tencent_ocr.run.retries import RetryStats
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("tencent-ocr-test-progress-flood")
+    logger.addHandler(Keep())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    snapshot = lambda: Progress(1, 0, 0, 4, 20.0, 20.0)  # noqa: E731
+    with ProgressReporter(5, snapshot, RetryStats(), interval=1e-9, logger=logger):
+        time.sleep(0.5)
+    assert len(records) <= 0.5 / 0.05 + 2

@@ -1,0 +1,135 @@
+"""Runs that used to end "successfully" although nothing worked: each now fails, clearly, without retries.
+
+Real signed HTTP on loopback: a closed port (every connection refused), a proxy-like server that
+answers every call with an HTML 403 and no RequestId, and the emulator for cached reruns.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import types
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+from helpers import make_png
+from hostile_http import closed_port, hostile_server
+
+from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
+from airflow_provider_tencent_ocr.run.runner import ServiceUnreachable
+from airflow_provider_tencent_ocr.run.worker import UNREACHED_LIMIT
+
+CONN_ID = "tencentcloud_faults"
+
+
+def images(folder: Path, n: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"card_{i:03d}.png"
+        path.write_bytes(make_png(5, 5, seed=i))
+        paths.append(str(path))
+    return paths
+
+
+def run(tmp_path: Path, n: int = 40, **kwargs):
+    out = tmp_path / "out" / "cards.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(b"the published table")
+    op = TencentOcrSingaporeIdCardOperator(
+        task_id="ocr",
+        images=images(tmp_path / "img", n),
+        output=str(out),
+        tencentcloud_conn_id=CONN_ID,
+        max_in_flight=2,
+        max_attempts=5,
+        progress_interval=60.0,
+        **kwargs,
+    )
+    context = {"outlet_events": collections.defaultdict(types.SimpleNamespace)}
+    return op, out, context
+
+
+def test_refused_endpoint_is_a_configuration_failure(tmp_path, monkeypatch):
+    port = closed_port()
+    conn = {
+        "conn_type": "tencentcloud",
+        "login": "AKIDx",
+        "password": "key",
+        "extra": {"endpoint": f"http://127.0.0.1:{port}"},
+    }
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+    op, out, context = run(tmp_path)
+    with pytest.raises(AirflowFailException) as raised:  # Airflow does not retry it
+        op.execute(context)
+    assert isinstance(raised.value.__context__, ServiceUnreachable)
+    message = str(raised.value)
+    assert CONN_ID in message and f"http://127.0.0.1:{port}" in message
+    assert "check the images" not in message.lower() and "Nothing was billed" in message
+    assert out.read_bytes() == b"the published table"  # never replaced by a table of error rows
+    # Printed once: not a second exception "caused by" one with the same message.
+    assert raised.value.__cause__ is None or str(raised.value.__cause__) != message
+
+
+def test_refused_connections_are_not_api_calls_and_the_run_stops_early(tmp_path, monkeypatch):
+    from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
+
+    conn = {"conn_type": "tencentcloud", "login": "AKIDx", "password": "key"}
+    conn["extra"] = {"endpoint": f"http://127.0.0.1:{closed_port()}"}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+    runner = OcrRunner(TencentOcrHook(CONN_ID), RunOptions(max_in_flight=2, retry_max_wait=0.01, progress_interval=60))
+    rows: list[dict] = []
+    with pytest.raises(ServiceUnreachable):
+        runner.run(manifest_from_images(images(tmp_path / "img", 200)), types.SimpleNamespace(write_rows=rows.extend))
+    worker = runner.last_run
+    assert worker is not None and worker.calls == 0  # a refused connection is not an API call
+    # Stopped after a few attempts, not 200 rows x 5 attempts: what was in flight when it tripped, at most.
+    assert UNREACHED_LIMIT <= worker.connect_failures <= UNREACHED_LIMIT + 2 * 2
+
+
+def _html_403(handler):
+    body = b"<html><body><h1>403 Forbidden</h1>Request blocked by the web application firewall</body></html>"
+    handler.send_response(403)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def test_a_proxy_answering_html_403_to_everything_is_a_configuration_failure(tmp_path, monkeypatch):
+    with hostile_server(_html_403) as server:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", server.connection())
+        op, out, context = run(tmp_path)
+        with pytest.raises(AirflowFailException) as raised:
+            op.execute(context)
+        requests = server.requests
+    message = str(raised.value)
+    assert isinstance(raised.value.__context__, ServiceUnreachable)
+    assert "HTTP 403" in message and "without a RequestId" in message and server.endpoint in message
+    assert CONN_ID in message and "check the images" not in message.lower()
+    assert requests <= UNREACHED_LIMIT + 2 * 2  # stopped early, not one call per row
+    assert out.read_bytes() == b"the published table"
+
+
+def test_a_rerun_served_from_the_cache_says_the_credentials_were_not_used(
+    tmp_path, tencent_ocr_emulator, monkeypatch, caplog
+):
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", tencent_ocr_emulator.connection_json())
+    op, out, context = run(tmp_path, n=3)
+    first = op.execute(context)
+    assert first["credentials_used"] is True and first["api_calls"] == 3
+    # The key is now wrong: a rerun from the cache cannot notice, and must say so.
+    conn = json.loads(tencent_ocr_emulator.connection_json())
+    conn["password"] = "a-wrong-secret-key"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+    op, out, context = run(tmp_path, n=3)
+    with caplog.at_level(logging.INFO, logger="airflow_provider_tencent_ocr"):
+        second = op.execute(context)
+    assert second["credentials_used"] is False and second["api_calls"] == 0 and second["cache_hits"] == 3
+    assert any("credentials were not used" in r.getMessage() for r in caplog.records)
+    assert pq.read_table(out).num_rows == 3
