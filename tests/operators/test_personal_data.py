@@ -148,7 +148,7 @@ def test_hash_without_a_key_fails_before_any_call(cards, tencent_ocr_emulator, m
     )
     with pytest.raises(AirflowFailException, match="ocr_pii_key") as info:  # no retry can make the key appear
         execute(op)
-    assert isinstance(info.value.__cause__, ValueError)
+    assert isinstance(info.value.__context__, ValueError)
     assert tencent_ocr_emulator.stats.requests == 0
     assert not Path(cards.out).exists()
 

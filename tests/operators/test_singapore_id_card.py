@@ -186,7 +186,7 @@ def test_missing_manifest_fails_naming_the_file(tmp_path, tencent_ocr_conn_id):
     path = tmp_path / "nowhere" / "manifest.csv"
     with pytest.raises(AirflowFailException, match="manifest.csv") as raised:
         execute(operator(tmp_path, manifest=str(path)))
-    assert isinstance(raised.value.__cause__, ManifestError)
+    assert isinstance(raised.value.__context__, ManifestError)
     assert not (tmp_path / "out" / "cards.parquet").exists()
 
 
@@ -195,7 +195,7 @@ def test_unreadable_manifest_fails_naming_the_file(tmp_path, tencent_ocr_conn_id
     path.write_bytes(b"this is not parquet at all" * 10)
     with pytest.raises(AirflowFailException) as raised:
         execute(operator(tmp_path, manifest=str(path)))
-    assert isinstance(raised.value.__cause__, ManifestError)
+    assert isinstance(raised.value.__context__, ManifestError)
     assert "manifest.parquet" in str(raised.value)
     assert not (tmp_path / "out" / "cards.parquet").exists()
 
@@ -204,7 +204,7 @@ def test_missing_image_column_names_the_file_and_the_columns_found(tmp_path, ten
     path = write_manifest(tmp_path / "cards.csv", [("a", "x.png")], header="record_id,picture")
     with pytest.raises(AirflowFailException) as raised:
         execute(operator(tmp_path, manifest=path))
-    assert isinstance(raised.value.__cause__, ManifestError)
+    assert isinstance(raised.value.__context__, ManifestError)
     message = str(raised.value)
     assert "cards.csv" in message and "image_uri" in message
     assert "record_id" in message and "picture" in message
