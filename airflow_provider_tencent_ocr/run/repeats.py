@@ -61,7 +61,7 @@ def stat_signature(uri: str) -> StatSignature | None:
         return None
     try:
         stat = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path (the row's read reports it)
         return None
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 

@@ -148,8 +148,15 @@ class RowWorker:
     def known(self, row: ManifestRow) -> Outcome | None:
         """The outcome of a row whose image this run has already recognised (no read, no thread), else None.
 
-        Cheap enough to ask on the caller's thread for every row: one ``stat`` and two map lookups.
+        Cheap enough to ask on the caller's thread for every row: one ``stat`` and two map lookups. Never
+        raises: a URI it cannot judge (malformed, unreadable) takes the normal path, which reports it.
         """
+        try:
+            return self._known(row)
+        except Exception:
+            return None
+
+    def _known(self, row: ManifestRow) -> Outcome | None:
         uri = (row.image_uri or "").strip()
         if not uri:
             return None
