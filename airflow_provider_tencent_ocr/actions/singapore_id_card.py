@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal
+
+from airflow_provider_tencent_ocr.actions.mapping import first
+from airflow_provider_tencent_ocr.actions.spec import ActionSpec, CommonColumns
+from airflow_provider_tencent_ocr.rows.document_values import parse_document_date, parse_sex
+from airflow_provider_tencent_ocr.rows.validation import id_checksum_valid
 
 ACTION = "RecognizeSingaporeIDCardOCR"
 SERVICE = "ocr"
@@ -306,3 +311,45 @@ def arrow_fields() -> list[Any]:
     import pyarrow as pa
 
     return [pa.field(f.name, _ARROW_TYPES[f.metadata["arrow"]](pa)) for f in fields(SingaporeIdCardRow)]
+
+
+# -- the action's declaration for the id-document table --------------------------------------------
+def _common(spec: ActionSpec, card: Mapping[str, str]) -> CommonColumns:
+    return CommonColumns(
+        document_number=first(card, "ID"),
+        full_name=first(card, "EnName", "ChName"),
+        birth_date=parse_document_date(card.get("Birthday"), spec.date_order),
+        sex=parse_sex(card.get("Sex")),
+        address=first(card, "Address"),
+        nationality=None,  # the card states no nationality (an NRIC is held by citizens and residents)
+        expiry_date=parse_document_date(card.get("DateOfExpiration"), spec.date_order),
+        number_valid=id_checksum_valid(card.get("ID")),
+        number_consistent=None,  # the NRIC encodes no birth date or sex
+    )
+
+
+SPEC = ActionSpec(
+    name=ACTION,
+    documents="Singapore NRIC (citizens, permanent residents) and FIN cards, front and back",
+    country="SG",
+    default_rps=20.0,
+    rps_stated=True,
+    image_url_supported=True,
+    text_fields=tuple(RESPONSE_FIELDS),
+    image_fields=("Photo",),
+    field_kinds={
+        "ChName": "name",
+        "EnName": "name",
+        "Birthday": "birth_date",
+        "Address": "address",
+        "ID": "identifier",
+        "NRICCode": "identifier",
+        "PostCode": "postcode",
+        "DateOfExpiration": "date",
+        "DateOfIssue": "date",
+        "Photo": "portrait",
+    },
+    head_image_param="ReturnHeadImage",
+    mapper=_common,
+    notes="20/s stated in the reference. Dates are day first (12/04/1988), as the card prints them.",
+)

@@ -6,6 +6,8 @@ import base64
 import binascii
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
+from airflow_provider_tencent_ocr.actions.registry import require_action
+from airflow_provider_tencent_ocr.actions.result import DocumentResult
 from airflow_provider_tencent_ocr.exceptions import InvalidImageError
 from airflow_provider_tencent_ocr.hooks.tencentcloud import TencentCloudHook
 from airflow_provider_tencent_ocr.io.images import check_image_bytes
@@ -42,13 +44,44 @@ class TencentOcrHook(TencentCloudHook):
         limit = sg.max_response_bytes(return_head_image=return_head_image)
         return sg.SingaporeIdCardResult.from_response(self.call(sg.ACTION, params, max_response_bytes=limit))
 
+    def recognize(
+        self,
+        action: str,
+        *,
+        image_base64: str | None = None,
+        image_url: str | None = None,
+        return_head_image: bool = False,
+    ) -> DocumentResult:
+        """Run any ID-document ``action`` (see ``actions.registry.ACTIONS``) on one image.
 
-def _check_base64(image_base64: str) -> None:
-    if len(image_base64) > sg.MAX_IMAGE_BASE64_BYTES:
+        Raises :class:`UnsupportedActionError` for an action the provider does not serve;
+        :class:`InvalidImageError` (nothing sent) for a missing image, Base64 over the action's
+        limit or not PNG/JPEG/BMP, and ``ImageUrlNotSupported`` for ``image_url`` with an action
+        that takes no URL outside the Chinese mainland (send the bytes instead); and
+        :class:`TencentCloudAPIError` as :meth:`recognize_singapore_id_card` does.
+        """
+        spec = require_action(action)
+        if not image_base64 and not image_url:
+            raise InvalidImageError("MissingImage", "give image_base64 or image_url")
+        if image_url and not spec.accepts_image_url(self.config.region):
+            raise InvalidImageError(
+                "ImageUrlNotSupported",
+                f"{spec.name} does not accept ImageUrl outside the Chinese mainland (region "
+                f"{self.config.region!r}): send the image bytes as image_base64 instead",
+            )
+        if image_base64 and not image_url:
+            _check_base64(image_base64, spec.max_image_base64_bytes)
+        params = spec.build_request(image_base64=image_base64, image_url=image_url, return_head_image=return_head_image)
+        limit = spec.max_response_bytes(return_head_image=return_head_image)
+        return DocumentResult.from_response(spec, self.call(spec.name, params, max_response_bytes=limit))
+
+
+def _check_base64(image_base64: str, limit: int = sg.MAX_IMAGE_BASE64_BYTES) -> None:
+    if len(image_base64) > limit:
         raise InvalidImageError(
             "ImageTooLarge",
             f"image_base64 is {len(image_base64)} characters; the API accepts at most "
-            f"{sg.MAX_IMAGE_BASE64_BYTES}: downscale or recompress the image",
+            f"{limit}: downscale or recompress the image",
         )
     try:
         data = base64.b64decode(image_base64, validate=True)
