@@ -204,5 +204,9 @@ class DocumentResult:
 
     def warn_flags(self, spec: ActionSpec | None = None) -> dict[str, bool | None]:
         """One boolean per shared warn code (-9101 .. -9109); None for an action without warn codes."""
-        supported = spec.warn_supported if spec is not None else True
+        if spec is None:
+            from airflow_provider_tencent_ocr.actions.registry import require_action
+
+            spec = require_action(self.action)
+        supported = spec.warn_supported
         return {column: (code in self.warn_codes if supported else None) for code, column in WARN_CODES.items()}

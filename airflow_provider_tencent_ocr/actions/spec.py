@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = ["ActionSpec", "CommonColumns", "DateOrder", "PiiKind"]
@@ -83,6 +84,7 @@ class ActionSpec:
     image_url_supported: bool
     text_fields: tuple[str, ...]
     image_fields: tuple[str, ...]
+    #: API field -> personal-data kind; fields not listed are completed as not personal (None).
     field_kinds: Mapping[str, PiiKind | None]
     head_image_param: str | None
     mapper: Callable[[ActionSpec, Mapping[str, str]], CommonColumns] = field(repr=False, compare=False)
@@ -99,9 +101,15 @@ class ActionSpec:
     def __post_init__(self) -> None:
         if self.default_rps <= 0:
             raise ValueError(f"{self.name}: default_rps must be positive, got {self.default_rps}")
-        unknown = set(self.field_kinds) - set(self.text_fields) - set(self.image_fields)
+        unknown = set(self.field_kinds) - set(self.output_fields) - set(self.image_fields)
         if unknown:
             raise ValueError(f"{self.name}: field_kinds names fields it does not return: {sorted(unknown)}")
+        # Complete the declaration: a field left out is not personal (a protected mode masks any
+        # field missing from the kinds, so every field must be listed); every image is a portrait.
+        complete: dict[str, PiiKind | None] = {name: None for name in self.output_fields}
+        complete.update({name: "portrait" for name in self.image_fields})
+        complete.update(self.field_kinds)
+        object.__setattr__(self, "field_kinds", MappingProxyType(complete))
 
     def common(self, fields: Mapping[str, str]) -> CommonColumns:
         """The common typed columns from this action's ``fields`` map (see docs/documents.md)."""

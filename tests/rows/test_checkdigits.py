@@ -76,7 +76,9 @@ class TestThaiId:
     def test_digit(self) -> None:
         assert thai_id_check_digit("110170023007") == "4"
 
-    @pytest.mark.parametrize("number", [None, "", "110170023007", "11017002300745", "1-1017-0***0-07-4", "A101700230074"])
+    @pytest.mark.parametrize(
+        "number", [None, "", "110170023007", "11017002300745", "1-1017-0***0-07-4", "A101700230074"]
+    )
     def test_cannot_be_judged(self, number: str | None) -> None:
         assert thai_id_is_valid(number) is None
 
