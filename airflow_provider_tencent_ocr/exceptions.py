@@ -186,3 +186,9 @@ class ErrorRateExceeded(TencentOcrError, RuntimeError):
 
 class PartsIncomplete(TencentOcrError, RuntimeError):
     """The output folder is not (yet) exactly the parts of one sharded run of the manifest."""
+
+
+class UnsupportedActionError(TencentOcrError, ValueError):
+    """An OCR action name the provider does not serve; ``code`` is the output row's error code."""
+
+    code = "UnsupportedAction"

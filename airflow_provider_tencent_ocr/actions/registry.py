@@ -12,7 +12,7 @@ from airflow_provider_tencent_ocr.actions import (
     thai_id_card,
 )
 from airflow_provider_tencent_ocr.actions.spec import ActionSpec
-from airflow_provider_tencent_ocr.exceptions import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import UnsupportedActionError
 
 __all__ = ["ACTIONS", "UnsupportedActionError", "get_action", "require_action"]
 
@@ -29,12 +29,6 @@ ACTIONS: dict[str, ActionSpec] = {
         passport.SPEC,
     )
 }
-
-
-class UnsupportedActionError(TencentOcrError, ValueError):
-    """An action name the provider does not serve; ``code`` is the output row's error code."""
-
-    code = "UnsupportedAction"
 
 
 def get_action(name: str | None) -> ActionSpec | None:

@@ -109,7 +109,19 @@ def parse_sex(value: str | None) -> Literal["M", "F"] | None:
     known = normalise_sex(value)
     if known or not isinstance(value, str):
         return known
-    return _EXTRA_SEX.get(value.strip().upper())
+    text = value.strip().upper()
+    if text in _EXTRA_SEX:
+        return _EXTRA_SEX[text]
+    # Bilingual print such as "男 M" or "女/F": every part must say the same.
+    parts = _SEX_PART.findall(text)
+    if parts and _SEX_PART.sub("", text).strip(" /") == "":
+        said = {normalise_sex(part) for part in parts}
+        if len(said) == 1:
+            return said.pop()
+    return None
+
+
+_SEX_PART = re.compile(r"FEMALE|MALE|[男女]|(?<![A-Z])[MF](?![A-Z])")
 
 
 _NATIONALITY_WORDS = {

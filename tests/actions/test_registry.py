@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_tencent_ocr.actions.registry import ACTIONS, UnsupportedActionError, get_action, require_action
 from airflow_provider_tencent_ocr.actions.spec import ActionSpec
-from airflow_provider_tencent_ocr.errors import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import TencentOcrError
 from airflow_provider_tencent_ocr.rows.pii import known_kind
 
 ISSUE_ACTIONS = {

@@ -10,7 +10,7 @@ from document_responses import PORTRAIT, PORTRAIT_B64, REQUEST_ID, RESPONSES
 
 from airflow_provider_tencent_ocr.actions.registry import ACTIONS, require_action
 from airflow_provider_tencent_ocr.actions.result import DocumentResult
-from airflow_provider_tencent_ocr.errors import ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError
 
 
 def result_of(action: str, response: dict[str, Any]) -> DocumentResult:

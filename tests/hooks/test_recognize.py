@@ -14,7 +14,7 @@ from document_responses import PORTRAIT, RESPONSES
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.actions.registry import ACTIONS, UnsupportedActionError
-from airflow_provider_tencent_ocr.errors import InvalidImageError
+from airflow_provider_tencent_ocr.exceptions import InvalidImageError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from tencent_ocr_emulator.recognisers import FixtureRecogniser
 from tencent_ocr_emulator.server import EmulatorServer, connection_json
@@ -151,3 +151,30 @@ def test_each_actions_image_size_limit(service: _Service) -> None:
         TencentOcrHook().recognize("MLIDCardOCR", image_base64=big)
     assert err.value.code != "ImageTooLarge"  # refused later, as not an image
     assert service.requests == []
+
+
+# Actions whose number carries a check (number_valid) and those whose number encodes birth date and sex.
+CHECKED = {
+    "RecognizeSingaporeIDCardOCR",
+    "MLIDCardOCR",
+    "HKIDCardOCR",
+    "RecognizeThaiIDCardOCR",
+    "RecognizeIndonesiaIDCardOCR",
+    "MLIDPassportOCR",
+}
+ENCODED = {"MLIDCardOCR", "RecognizeIndonesiaIDCardOCR", "MLIDPassportOCR"}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_action_against_the_emulator(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
+    # The emulator's synthetic cards are built independently from the same reference, with valid numbers.
+    with EmulatorServer(recogniser=FixtureRecogniser(unknown="synthesise"), rate_limit=1000) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", server.connection_json())
+        result = TencentOcrHook().recognize(action, image_base64=b64(make_png(seed=11)), return_head_image=True)
+        assert server.stats.billed == 1
+    spec = ACTIONS[action]
+    common = spec.common(result.fields)
+    assert result.photo and not set(result.fields) & set(spec.image_fields)
+    assert common.document_number and common.full_name and common.birth_date
+    assert common.number_valid is (True if action in CHECKED else None)
+    assert common.number_consistent is (True if action in ENCODED else None)

@@ -49,6 +49,10 @@ def test_no_date(text: str | None) -> None:
         ("LAKI-LAKI", "M"),
         ("PEREMPUAN", "F"),
         ("หญิง", "F"),
+        ("男M", "M"),
+        ("女 / F", "F"),
+        ("男 F", None),  # the two parts disagree
+        ("MX", None),
         ("X", None),
         (None, None),
     ],
