@@ -18,3 +18,8 @@ def _modules_matching(pattern: str) -> list[str]:
 def test_one_reader_of_streamed_http_bodies():
     """API answers and image downloads are read by one function with one size cap and one deadline."""
     assert _modules_matching(r"\.read1\(") == ["io/http_body.py"]
+
+
+def test_retries_have_one_owner():
+    """Only run/retries.py decides how anything is retried (API calls and image downloads alike)."""
+    assert _modules_matching(r"(?m)^\s*(from tenacity|import tenacity)") == ["run/retries.py"]

@@ -12,7 +12,9 @@
 - **network** (refused, reset or dropped connections): retried; when the request may already
   have been sent, after a short wait (longer than for a server error, shorter than for a timeout).
 
-The loop is tenacity's; the per-call budget decides what counts as an attempt.
+Image downloads are retried here too (:func:`retry_downloads`): a 5xx, a timeout or a dropped
+connection of the image's server, up to ``max_attempts`` tries. The loop is tenacity's; for API calls
+the per-call budget decides what counts as an attempt.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_when_event_set,
+    wait_random_exponential,
+)
 
 from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
 
@@ -181,3 +190,23 @@ class CallBudget:
             reraise=True,
         )
         return retrying(attempt)
+
+
+def _retryable_download(err: BaseException) -> bool:
+    return getattr(err, "retryable", False) is True  # ImageDownloadError says whether trying again may help
+
+
+def retry_downloads(max_attempts: int, max_wait: float, stop: threading.Event) -> Retrying:
+    """The retry policy of image downloads, shared by a run's threads (tenacity keeps per-call state per thread).
+
+    ``max_attempts`` tries of a download whose error is ``retryable`` (a 5xx, a timeout, a dropped
+    connection), with jittered exponential waits up to ``max_wait``; a fatal stop of the run ends the
+    waiting and the retrying at once.
+    """
+    return Retrying(
+        stop=stop_after_attempt(max_attempts) | stop_when_event_set(stop),
+        wait=wait_random_exponential(multiplier=0.5, max=max_wait),
+        retry=retry_if_exception(_retryable_download),
+        sleep=stop.wait,
+        reraise=True,
+    )

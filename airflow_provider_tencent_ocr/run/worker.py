@@ -18,8 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
-
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
 from airflow_provider_tencent_ocr.exceptions import InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
@@ -32,7 +30,7 @@ from airflow_provider_tencent_ocr.run.options import RunOptions
 from airflow_provider_tencent_ocr.run.progress import Progress
 from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter
 from airflow_provider_tencent_ocr.run.repeats import Bounded, FileDigests, stat_signature
-from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats
+from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats, retry_downloads
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +115,7 @@ class RowWorker:
         self.done = 0
         self.errors = 0
         self.obtained = 0  # recognitions paid for in this run
-        # Built once and shared: tenacity keeps per-call state in thread-local storage.
-        self._retry_downloads = Retrying(
-            stop=stop_after_attempt(options.max_attempts),
-            wait=wait_random_exponential(multiplier=0.5, max=options.retry_max_wait),
-            retry=retry_if_exception(lambda e: getattr(e, "retryable", False) is True),
-            reraise=True,
-        )
+        self._retry_downloads = retry_downloads(options.max_attempts, options.retry_max_wait, self.fatal)
 
     def progress(self) -> Progress:
         with self._lock:

@@ -11,11 +11,11 @@ import threading
 
 import pytest
 
-from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ImageDownloadError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
 from airflow_provider_tencent_ocr.run.inflight import InFlight
 from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter
-from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats, backoff, judge
+from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats, backoff, judge, retry_downloads
 
 
 class Clock:
@@ -320,3 +320,39 @@ def test_a_caller_woken_late_shifts_the_schedule_so_later_calls_do_not_bunch():
     limiter._clock = lambda: next(readings, slot + 0.005)
     limiter.acquire()
     assert limiter._next == pytest.approx(slot + interval)
+
+
+# -- image downloads: retried by the one retry owner ------------------------------------------------
+class _Download:
+    """A download that fails ``failures`` times with ``retryable`` errors, then returns bytes."""
+
+    def __init__(self, failures: int, *, retryable: bool = True) -> None:
+        self.failures, self.retryable, self.calls = failures, retryable, 0
+
+    def __call__(self) -> bytes:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ImageDownloadError("ImageDownloadFailed", "HTTP 503", retryable=self.retryable)
+        return b"image"
+
+
+def test_downloads_are_retried_up_to_max_attempts():
+    retrying = retry_downloads(3, 0.01, threading.Event())
+    assert retrying(_Download(2)) == b"image"
+    gives_up = _Download(5)
+    with pytest.raises(ImageDownloadError):
+        retrying(gives_up)
+    assert gives_up.calls == 3
+    lasting = _Download(5, retryable=False)  # a 404: trying again cannot help
+    with pytest.raises(ImageDownloadError):
+        retrying(lasting)
+    assert lasting.calls == 1
+
+
+def test_a_fatal_stop_ends_download_retries_at_once():
+    stop = threading.Event()
+    stop.set()
+    download = _Download(5)
+    with pytest.raises(ImageDownloadError):
+        retry_downloads(10, 60.0, stop)(download)  # no 60 s wait, no second try
+    assert download.calls == 1
