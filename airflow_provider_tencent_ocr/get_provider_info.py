@@ -47,11 +47,6 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["string", "null"], "default": "ap-singapore"},
                         "description": "RecognizeSingaporeIDCardOCR is served in ap-singapore only.",
                     },
-                    "endpoint": {
-                        "label": "Endpoint",
-                        "schema": {"type": ["string", "null"], "default": "ocr.tencentcloudapi.com"},
-                        "description": "Host, or a full URL such as http://127.0.0.1:9000 (local emulator).",
-                    },
                     "token": {
                         "label": "STS session token",
                         "schema": {"type": ["string", "null"], "format": "password"},
@@ -70,10 +65,25 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["integer", "null"], "default": 30, "minimum": 1},
                     },
                 },
+                # The destination lives in the standard host/port/schema fields: the connection list
+                # shows it, and Airflow's connection test refuses a changed host or port unless the
+                # form carries its own SecretKey. The old ``endpoint`` extra is still read when host
+                # is empty. Fill in Port: Airflow 3.3's Test button sends 0 for an empty port and
+                # then refuses the test ("host or port differs").
                 "ui-field-behaviour": {
-                    "hidden-fields": ["host", "port", "schema"],
-                    "relabeling": {"login": "SecretId", "password": "SecretKey"},
-                    "placeholders": {"login": "AKID...", "password": "your SecretKey"},
+                    "hidden-fields": [],
+                    "relabeling": {
+                        "login": "SecretId",
+                        "password": "SecretKey",
+                        "schema": "Protocol (https or http)",
+                    },
+                    "placeholders": {
+                        "login": "AKID...",
+                        "password": "your SecretKey",
+                        "host": "ocr.tencentcloudapi.com (or 127.0.0.1 for the emulator)",
+                        "port": "443",
+                        "schema": "https",
+                    },
                 },
             }
         ],

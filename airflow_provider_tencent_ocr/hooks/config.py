@@ -40,7 +40,59 @@ class TencentCloudConfig:
     @property
     def destination(self) -> tuple[str, str, str]:
         """Where a signed request goes and for which region: what a stored SecretKey is bound to."""
-        return self.scheme, self.host.lower(), self.region
+        return (*normalise((self.scheme, self.host)), self.region)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def connection_destination(
+    *, host: str | None, port: int | None, schema: str | None, endpoint: str | None, default_endpoint: str
+) -> tuple[str, str]:
+    """``(scheme, host[:port])`` a connection points at: the one answer the hook and the connection guard share.
+
+    The connection's own ``host`` / ``port`` / ``schema`` fields (``schema`` is ``https`` or ``http``)
+    come first: Airflow's connection test compares host and port with the stored connection, and the
+    connection list shows them. The ``endpoint`` extra (a host or ``http(s)://host:port``) is still
+    read when ``host`` is empty; when both are set they must agree. A port of 0 (what Airflow's UI
+    stores for an empty port field) means the scheme's default port.
+    """
+    from_extra = parse_endpoint(endpoint) if endpoint and endpoint.strip() else None
+    if not (host and host.strip()):
+        if port or (schema and schema.strip()):
+            raise ConnectionConfigError(
+                "the connection has a port or schema but no host: fill in Host (e.g. ocr.tencentcloudapi.com), "
+                "or clear Port and Schema"
+            )
+        return from_extra or parse_endpoint(default_endpoint)
+    scheme = (schema or "").strip().lower() or "https"
+    if scheme not in _DEFAULT_PORTS:
+        raise ConnectionConfigError(f"connection schema {schema!r} must be 'https' or 'http' (the protocol to use)")
+    name = host.strip().lower()
+    if any(c in name for c in "/@?#") or name.count(":") == 1 or not name:
+        raise ConnectionConfigError(
+            f"connection host {host!r} must be a host name only: put the port in Port and http/https in Schema"
+        )
+    if port is not None and not 0 <= port <= 65535:
+        raise ConnectionConfigError(f"connection port {port} must be between 1 and 65535 (or empty)")
+    netloc = f"[{name.strip('[]')}]" if ":" in name else name
+    if port and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    destination = (scheme, netloc)
+    if from_extra is not None and normalise(from_extra) != destination:
+        raise ConnectionConfigError(
+            f"the connection's host/port/schema ({scheme}://{netloc}) and its endpoint extra "
+            f"({from_extra[0]}://{from_extra[1]}) point to different places: remove the endpoint extra"
+        )
+    return destination
+
+
+def normalise(destination: tuple[str, str]) -> tuple[str, str]:
+    """The same destination written one way: host in lower case, the scheme's default port left out."""
+    scheme, netloc = destination
+    netloc = netloc.lower()
+    default = f":{_DEFAULT_PORTS.get(scheme)}"
+    return scheme, netloc.removesuffix(default)
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, str]:

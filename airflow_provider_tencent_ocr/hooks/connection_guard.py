@@ -8,7 +8,12 @@ import logging
 import os
 from typing import Any, NamedTuple
 
-from airflow_provider_tencent_ocr.hooks.config import DEFAULT_REGION, TencentCloudConfig, parse_endpoint
+from airflow_provider_tencent_ocr.hooks.config import (
+    DEFAULT_REGION,
+    TencentCloudConfig,
+    connection_destination,
+    normalise,
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +24,16 @@ def stored_key_conflict(
     """Why a connection test must not sign with this key for this destination, or None.
 
     Airflow's connection test merges the stored connection into the form (a masked ``***``
-    password becomes the stored SecretKey) and refuses a different *host or port* unless the form
-    carries its own password, but this connection type keeps its endpoint, region and scheme in
-    extras. So: when this SecretKey (or session token) is the one stored in other connections of
-    this type, and none of them is stored for this scheme, endpoint and region, refuse. A key
-    stored nowhere was typed into the form and may go anywhere. Stored connections are read from
-    the metadata database and ``AIRFLOW_CONN_*`` variables; a connection held only in a secrets
-    backend cannot be listed and is not checked. A key taken from ``TENCENTCLOUD_SECRET_KEY`` (the
-    connection has none) is bound to Tencent Cloud's own https endpoints.
+    password becomes the stored SecretKey). Airflow itself refuses a different *host or port*
+    unless the form carries its own password; that covers connections that keep their destination
+    in host/port. This guard covers the rest: a destination kept in the ``endpoint`` extra, the
+    region, the scheme, and Airflow versions without that check. When this SecretKey (or session
+    token) is the one stored in other connections, and none of them is a connection of this type
+    stored for this scheme, host and region, refuse. A key stored nowhere was typed into the form and
+    may go anywhere. Stored connections are read from the metadata database and ``AIRFLOW_CONN_*``
+    variables (JSON and URI forms); a connection held only in another secrets backend cannot be
+    listed: keep its destination in host/port so Airflow's own check applies. A key taken from
+    ``TENCENTCLOUD_SECRET_KEY`` (the connection has none) is bound to Tencent Cloud's https endpoints.
     """
     if config.from_environment:
         official = config.scheme == "https" and (config.host.lower() + ".").endswith(".tencentcloudapi.com.")
@@ -56,6 +63,9 @@ def stored_key_conflict(
 class _Stored(NamedTuple):
     conn_id: str
     conn_type: str | None
+    host: str | None
+    port: int | None
+    schema: str | None
     password: str | None
     extra: dict[str, Any]
 
@@ -65,14 +75,20 @@ class _Stored(NamedTuple):
         return [v.strip() for v in values if isinstance(v, str) and v.strip()]
 
     def destination(self, conn_type: str, default_endpoint: str) -> tuple[str, str, str] | None:
-        """Where this connection's key may be sent; None when it is not a connection of this type."""
+        """Where this connection's key may be sent (as the hook reads it); None when not of this type or unusable."""
         if self.conn_type != conn_type:
             return None
         try:
-            scheme, host = parse_endpoint(str(self.extra.get("endpoint") or default_endpoint))
+            scheme, host = connection_destination(
+                host=self.host,
+                port=self.port,
+                schema=self.schema,
+                endpoint=str(self.extra.get("endpoint") or ""),
+                default_endpoint=default_endpoint,
+            )
         except ValueError:
             return None
-        return scheme, host.lower(), str(self.extra.get("region") or DEFAULT_REGION)
+        return (*normalise((scheme, host)), str(self.extra.get("region") or DEFAULT_REGION))
 
 
 def _stored_connections(own_conn_id: str) -> list[_Stored]:
@@ -95,9 +111,13 @@ def _parse_env_connection(conn_id: str, value: str) -> _Stored | None:
     from airflow.sdk import Connection
 
     try:
-        conn = Connection.from_json(value) if value.lstrip().startswith("{") else Connection.from_uri(value)
-        return _Stored(conn_id, conn.conn_type, conn.password, conn.extra_dejson)
-    except Exception:  # not ours to judge: Airflow reports a broken variable when it is used
+        if value.lstrip().startswith("{"):
+            conn = Connection.from_json(value, conn_id=conn_id)
+        else:
+            conn = Connection.from_uri(value, conn_id=conn_id)
+        return _Stored(conn_id, conn.conn_type, conn.host, conn.port, conn.schema, conn.password, conn.extra_dejson)
+    except ValueError as err:  # a broken variable: Airflow reports it when it is used
+        log.debug("AIRFLOW_CONN_%s is not readable as a connection: %s", conn_id.upper(), type(err).__name__)
         return None
 
 
@@ -111,7 +131,10 @@ def _db_connections() -> list[_Stored]:
 
         with create_session() as session:
             rows = session.query(Connection).all()
-            return [_Stored(row.conn_id, row.conn_type, row.password, _extra(row)) for row in rows]
+            return [
+                _Stored(row.conn_id, row.conn_type, row.host, row.port, row.schema, row.password, _extra(row))
+                for row in rows
+            ]
     except Exception as err:  # no database here (a bare script, an unmigrated test home)
         log.debug("stored connections not listable from the database: %s", type(err).__name__)
         return []

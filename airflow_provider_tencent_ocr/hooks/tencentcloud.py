@@ -36,6 +36,8 @@ from airflow_provider_tencent_ocr.hooks.config import (
     DEFAULT_REGION,
     DEFAULT_TIMEOUT,
     TencentCloudConfig,
+    connection_destination,
+    normalise,
     parse_endpoint,
 )
 from airflow_provider_tencent_ocr.hooks.connection_guard import stored_key_conflict
@@ -68,9 +70,11 @@ def _quiet_sdk_logger() -> None:
 class TencentCloudHook(BaseHook):
     """Signed access to one Tencent Cloud API 3.0 service through a ``tencentcloud`` connection.
 
-    The connection's login is the SecretId and its password the SecretKey; extras ``region``,
-    ``endpoint``, ``token``, ``language`` and ``timeout``. Without login/password the hook uses
-    ``TENCENTCLOUD_SECRET_ID`` / ``TENCENTCLOUD_SECRET_KEY`` / ``TENCENTCLOUD_SESSION_TOKEN``.
+    The connection's login is the SecretId and its password the SecretKey; host, port and schema
+    (``https`` or ``http``) say where requests go (default ``<service>.tencentcloudapi.com``); extras
+    ``region``, ``token``, ``language``, ``timeout``, and ``endpoint`` (read when host is empty).
+    Without login/password the hook uses ``TENCENTCLOUD_SECRET_ID`` / ``TENCENTCLOUD_SECRET_KEY`` /
+    ``TENCENTCLOUD_SESSION_TOKEN``.
 
     :param tencentcloud_conn_id: the Airflow connection.
     :param service: the API's service name, e.g. ``"ocr"`` (a subclass may set it as a class attribute).
@@ -119,7 +123,8 @@ class TencentCloudHook(BaseHook):
         from airflow.sdk.log import mask_secret
 
         extra: dict[str, Any] = {}
-        login = password = None
+        login = password = host = schema = None
+        port: int | None = None
         try:
             conn = self.get_connection(self.tencentcloud_conn_id)
         except Exception as err:  # AirflowNotFoundException; fall back to the environment below
@@ -132,6 +137,7 @@ class TencentCloudHook(BaseHook):
         else:
             extra = conn.extra_dejson
             login, password = conn.login, conn.password
+            host, port, schema = conn.host, conn.port, conn.schema
 
         token = extra.get("token") or None
         from_environment = not (login and password)
@@ -148,7 +154,16 @@ class TencentCloudHook(BaseHook):
         if token:
             mask_secret(token)
 
-        scheme, host = parse_endpoint(self._endpoint or extra.get("endpoint") or self._default_endpoint())
+        if self._endpoint:
+            scheme, netloc = normalise(parse_endpoint(self._endpoint))
+        else:
+            scheme, netloc = connection_destination(
+                host=host,
+                port=port,
+                schema=schema,
+                endpoint=extra.get("endpoint"),
+                default_endpoint=self._default_endpoint(),
+            )
         language = extra.get("language") or DEFAULT_LANGUAGE
         if language not in ("en-US", "zh-CN"):
             raise ConnectionConfigError(f"connection extra 'language' is {language!r}: use 'en-US' or 'zh-CN'")
@@ -159,7 +174,7 @@ class TencentCloudHook(BaseHook):
             token=token,
             region=self._region or extra.get("region") or DEFAULT_REGION,
             scheme=scheme,
-            host=host,
+            host=netloc,
             language=language,
             timeout=timeout,
             connect_timeout=float(self._connect_timeout or min(timeout, DEFAULT_CONNECT_TIMEOUT)),

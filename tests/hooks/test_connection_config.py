@@ -7,11 +7,13 @@ import json
 import logging
 import urllib.parse
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from helpers import make_png
 
-from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, TencentCloudAPIError
+from airflow_provider_tencent_ocr.hooks.config import connection_destination
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.hooks.tencentcloud import parse_endpoint
 from tencent_ocr_emulator.server import EmulatorServer, Faults
@@ -83,11 +85,65 @@ def test_provider_registers_the_connection_form() -> None:
 
     (conn_type,) = get_provider_info()["connection-types"]
     assert conn_type["connection-type"] == "tencentcloud"
-    assert conn_type["ui-field-behaviour"]["relabeling"] == {"login": "SecretId", "password": "SecretKey"}
+    behaviour = conn_type["ui-field-behaviour"]
+    assert behaviour["relabeling"]["login"] == "SecretId" and behaviour["relabeling"]["password"] == "SecretKey"
+    # The destination is in the standard fields, shown: the connection list and Airflow's test check read them.
+    assert not {"host", "port", "schema"} & set(behaviour["hidden-fields"])
+    assert behaviour["placeholders"]["port"] == "443"
     fields = conn_type["conn-fields"]
     assert fields["region"]["schema"]["default"] == "ap-singapore"
     assert fields["token"]["schema"]["format"] == "password"
-    assert set(fields) == {"region", "endpoint", "token", "language", "timeout"}
+    assert set(fields) == {"region", "token", "language", "timeout"}
+
+
+def test_connection_host_port_schema(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The destination in the standard fields (URI form: tencentcloud://id:key@host:port/http)."""
+    host, port = emulator.endpoint.removeprefix("http://").split(":")
+    uri = (
+        f"tencentcloud://AKIDtestconnection:{urllib.parse.quote(SECRET_KEY, safe='')}@{host}:{port}/http?token={TOKEN}"
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_OCR_HOSTPORT", uri)
+    hook = TencentOcrHook("ocr_hostport")
+    assert (hook.config.scheme, hook.config.host) == ("http", f"{host}:{port}")
+    assert _recognise("ocr_hostport")
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, ("https", "ocr.tencentcloudapi.com")),
+        ({"host": "ocr.intl.tencentcloudapi.com"}, ("https", "ocr.intl.tencentcloudapi.com")),
+        ({"host": "OCR.TencentCloudAPI.com", "port": 443, "schema": "https"}, ("https", "ocr.tencentcloudapi.com")),
+        ({"host": "127.0.0.1", "port": 9000, "schema": "http"}, ("http", "127.0.0.1:9000")),
+        ({"host": "127.0.0.1", "port": 0, "schema": "http"}, ("http", "127.0.0.1")),  # the UI stores 0 for empty
+        ({"host": "::1", "port": 9000, "schema": "http"}, ("http", "[::1]:9000")),
+        ({"endpoint": "http://127.0.0.1:9000"}, ("http", "127.0.0.1:9000")),
+        (
+            {"host": "127.0.0.1", "port": 9000, "schema": "http", "endpoint": "http://127.0.0.1:9000"},
+            ("http", "127.0.0.1:9000"),
+        ),
+    ],
+)
+def test_connection_destination(fields: dict[str, Any], expected: tuple[str, str]) -> None:
+    args = {"host": None, "port": None, "schema": None, "endpoint": None, **fields}
+    assert connection_destination(**args, default_endpoint="ocr.tencentcloudapi.com") == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "names"),
+    [
+        ({"host": "127.0.0.1", "endpoint": "http://127.0.0.1:9000"}, "remove the endpoint extra"),
+        ({"host": "http://127.0.0.1:9000"}, "host name only"),
+        ({"host": "127.0.0.1:9000"}, "host name only"),
+        ({"host": "ocr.tencentcloudapi.com", "schema": "ftp"}, "'https' or 'http'"),
+        ({"port": 9000}, "no host"),
+        ({"host": "x.example", "port": 70000}, "between 1 and 65535"),
+    ],
+)
+def test_connection_destination_errors_say_what_to_fix(fields: dict[str, Any], names: str) -> None:
+    args = {"host": None, "port": None, "schema": None, "endpoint": None, **fields}
+    with pytest.raises(ConnectionConfigError, match=names):
+        connection_destination(**args, default_endpoint="ocr.tencentcloudapi.com")
 
 
 def test_no_secret_in_any_log_line(
