@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from airflow_provider_tencent_ocr.actions.mapping import first
 from airflow_provider_tencent_ocr.actions.spec import ActionSpec, CommonColumns, PiiKind
-from airflow_provider_tencent_ocr.rows.checkdigits import MrzTd3, parse_mrz_td3
+from airflow_provider_tencent_ocr.rows.checkdigits import MrzTd3, mrz_date, parse_mrz_td3
 from airflow_provider_tencent_ocr.rows.document_values import nationality_code, parse_document_date, parse_sex
 
 ACTION = "MLIDPassportOCR"
@@ -78,11 +78,16 @@ def _consistent(mrz: MrzTd3 | None, card: Mapping[str, str], spec: ActionSpec) -
 
 def _common(spec: ActionSpec, card: Mapping[str, str]) -> CommonColumns:
     mrz = parse_mrz_td3(card.get("CodeSet"), card.get("CodeCrc"))
-    birth = parse_document_date(card.get(f"{VISUAL}.DateOfBirth"), spec.date_order) or parse_document_date(
-        card.get("DateOfBirth"), spec.date_order
+    # The visual zone first, then the MRZ-parsed fields (any date form, or the MRZ's own YYMMDD).
+    birth = (
+        parse_document_date(card.get(f"{VISUAL}.DateOfBirth"), spec.date_order)
+        or parse_document_date(card.get("DateOfBirth"), spec.date_order)
+        or mrz_date(card.get("DateOfBirth"), future=False)
     )
-    expiry = parse_document_date(card.get(f"{VISUAL}.DateOfExpiration"), spec.date_order) or parse_document_date(
-        card.get("DateOfExpiration"), spec.date_order
+    expiry = (
+        parse_document_date(card.get(f"{VISUAL}.DateOfExpiration"), spec.date_order)
+        or parse_document_date(card.get("DateOfExpiration"), spec.date_order)
+        or mrz_date(card.get("DateOfExpiration"), future=True)
     )
     return CommonColumns(
         document_number=first(card, "ID", f"{VISUAL}.PassportID") or (mrz.document_number if mrz else None),

@@ -20,6 +20,7 @@ __all__ = [
     "hkid_check_digit",
     "hkid_is_valid",
     "mrz_check_digit",
+    "mrz_date",
     "nric_is_valid",
     "parse_mrz_td3",
     "thai_id_check_digit",
@@ -113,11 +114,12 @@ def _check(field: str, digit: str) -> bool:
         return False
 
 
-def _mrz_date(text: str, *, future: bool) -> dt.date | None:
+def mrz_date(text: str | None, *, future: bool) -> dt.date | None:
     """``YYMMDD`` to a date: birth dates take the century that puts them in the past, expiry dates
     the one within 50 years of today (ICAO gives no century)."""
-    if not re.fullmatch(r"\d{6}", text):
+    if not isinstance(text, str) or not re.fullmatch(r"\d{6}", text.strip()):
         return None
+    text = text.strip()
     yy, month, day = int(text[:2]), int(text[2:4]), int(text[4:6])
     today = dt.date.today()
     year = 2000 + yy
@@ -204,10 +206,10 @@ def parse_mrz_td3(line1: str | None, line2: str | None) -> MrzTd3 | None:
         document_number=l2[0:9].replace("<", ""),
         nationality=l2[10:13].replace("<", ""),
         birth_yymmdd=l2[13:19],
-        birth_date=_mrz_date(l2[13:19], future=False),
+        birth_date=mrz_date(l2[13:19], future=False),
         sex="M" if sex == "M" else "F" if sex == "F" else None,
         expiry_yymmdd=l2[21:27],
-        expiry_date=_mrz_date(l2[21:27], future=True),
+        expiry_date=mrz_date(l2[21:27], future=True),
         personal_number=l2[28:42].replace("<", ""),
         document_number_ok=_check(l2[0:9], l2[9]),
         birth_date_ok=_check(l2[13:19], l2[19]),

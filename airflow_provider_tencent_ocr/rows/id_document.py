@@ -119,7 +119,7 @@ class IdDocumentRow:
         ``action`` is the name asked for (kept on an error row, even an unknown one); a result
         carries its own. Raises ``UnsupportedActionError`` for a result of an unknown action.
         """
-        identity = {
+        identity: dict[str, Any] = {
             "record_id": record_id,
             "image_uri": image_uri,
             "image_sha256": image_sha256,
@@ -131,6 +131,7 @@ class IdDocumentRow:
             return cls(**identity, action=action, status="error", error_code=error_code, error_message=error_message)
         spec = require_action(result.action)
         common = spec.common(result.fields)
+        warn_flags: dict[str, Any] = result.warn_flags(spec)
         return cls(
             **identity,
             action=spec.name,
@@ -147,7 +148,7 @@ class IdDocumentRow:
             fields=dict(result.fields),
             photo=result.photo,
             warn_codes=tuple(result.warn_codes),
-            **result.warn_flags(spec),
+            **warn_flags,
         )
 
     def as_error(self, error_code: str, error_message: str) -> IdDocumentRow:

@@ -229,3 +229,11 @@ def test_singapore_wrong_check_letter() -> None:
         common_of("RecognizeSingaporeIDCardOCR", _changed("RecognizeSingaporeIDCardOCR", ID="S1234567A")).number_valid
         is False
     )
+
+
+def test_passport_mrz_parsed_dates_as_yymmdd() -> None:
+    # The reference does not state the format of the MRZ-parsed dates; YYMMDD is read too.
+    response = {"ID": "L898902C3", "DateOfBirth": "740812", "DateOfExpiration": "120415", "RequestId": "r"}
+    got = common_of("MLIDPassportOCR", response)
+    assert (got.birth_date, got.expiry_date) == (dt.date(1974, 8, 12), dt.date(2012, 4, 15))
+    assert (got.number_valid, got.number_consistent) == (None, None)  # no MRZ lines to check

@@ -10,6 +10,7 @@ from airflow_provider_tencent_ocr.rows.checkdigits import (
     hkid_check_digit,
     hkid_is_valid,
     mrz_check_digit,
+    mrz_date,
     nric_is_valid,
     parse_mrz_td3,
     thai_id_check_digit,
@@ -149,3 +150,11 @@ class TestMrz:
 def test_nric_is_reused() -> None:
     assert nric_is_valid("S1234567D") is True
     assert nric_is_valid("S1234567A") is False
+
+
+def test_mrz_dates_take_a_century() -> None:
+    assert mrz_date("740812", future=False) == dt.date(1974, 8, 12)
+    assert mrz_date("000101", future=False) == dt.date(2000, 1, 1)
+    assert mrz_date("300101", future=True) == dt.date(2030, 1, 1)  # an expiry within 50 years ahead
+    assert mrz_date("991231", future=True) == dt.date(1999, 12, 31)
+    assert mrz_date("741332", future=False) is None and mrz_date("7408", future=False) is None
