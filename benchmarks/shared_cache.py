@@ -5,6 +5,8 @@ emulator bills every recognition it performs (20/s account limit, 300 ms latency
 moto's server on 127.0.0.1, reached through the Amazon provider and s3fs.
 
 Reports, for a cache on local disk and on S3:
+  * three tasks at once over the same images (``--overlap``, default 150): billed (target at most
+    images + tasks: each key is claimed before it is paid for);
   * two tasks at once over overlapping manifests: rows ok, distinct images, billed, results stored;
   * both tasks again: billed by the reruns (target 0);
   * one task killed with SIGKILL half-way: billed before the kill, results saved, lost (paid but not
@@ -75,7 +77,7 @@ def finish(procs: list[subprocess.Popen]) -> list[tuple[int, int]]:
     return done
 
 
-def scenario(kind: str, n: int, folder: Path, emulator: EmulatorServer, s3_env: dict[str, str]) -> dict:
+def scenario(kind: str, n: int, overlap: int, folder: Path, emulator: EmulatorServer, s3_env: dict[str, str]) -> dict:
     images = []
     for i in range(n * 3 // 2):
         path = folder / "img" / f"{i:05d}.png"
@@ -109,6 +111,23 @@ def scenario(kind: str, n: int, folder: Path, emulator: EmulatorServer, s3_env: 
     again = finish([start(lst, cache_uri, out, storage_conn, env) for lst, out in zip(lists, outs, strict=True)])
     rerun_seconds = time.monotonic() - started
     billed2 = emulator.stats.billed
+
+    # Three tasks at once over the very same images, with a fresh cache: claims make them pay once.
+    same = []
+    for i in range(overlap):
+        path = folder / "same" / f"{kind}_{i:05d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png(20_000_000 + i + (0 if kind == "local" else 100_000)))
+        same.append(str(path))
+    listing = folder / f"{kind}_same.txt"
+    listing.write_text("\n".join(same))
+    base = emulator.stats.billed
+    started = time.monotonic()
+    three = finish(
+        [start(listing, cache_uri + "-same", folder / f"{kind}_same_{t}.parquet", storage_conn, env) for t in "xyz"]
+    )
+    three_seconds = time.monotonic() - started
+    three_billed = emulator.stats.billed - base
 
     # Kill -9 half-way through a third task over fresh images, then rerun it.
     fresh = []
@@ -148,6 +167,9 @@ def scenario(kind: str, n: int, folder: Path, emulator: EmulatorServer, s3_env: 
         "billed by the two reruns": billed2 - billed1,
         "rows ok on rerun": sum(ok for ok, _ in again),
         "seconds (two reruns)": round(rerun_seconds, 1),
+        "three tasks, same images: rows ok / billed / images": (
+            f"{sum(ok for ok, _ in three)} / {three_billed} / {overlap} ({three_seconds:.1f} s)"
+        ),
         "kill -9: billed before / saved / lost": f"{paid} / {saved} / {paid - saved}",
         "kill -9: billed by the rerun": emulator.stats.billed - base - paid,
     }
@@ -156,6 +178,7 @@ def scenario(kind: str, n: int, folder: Path, emulator: EmulatorServer, s3_env: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=100, help="manifest rows per task (default 100)")
+    parser.add_argument("--overlap", type=int, default=150, help="images shared by the three tasks (default 150)")
     args = parser.parse_args()
     from moto.server import ThreadedMotoServer
 
@@ -185,7 +208,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-shared-cache-") as tmp:
             with EmulatorServer(rate_limit=20, latency=0.3) as emulator:
                 for kind in ("local", "s3"):
-                    results.append(scenario(kind, args.images, Path(tmp), emulator, s3_env))
+                    results.append(scenario(kind, args.images, args.overlap, Path(tmp), emulator, s3_env))
     finally:
         moto.stop()
     keys = list(results[0])

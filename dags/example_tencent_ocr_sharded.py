@@ -47,6 +47,7 @@ with DAG(
         id_column="record_id",
         carry_columns=["side"],
         output=DATASET,
+        cache=f"{OUTPUT_DIR}/ocr-cache",  # shared with the single-task example: an image is paid for once
         shard_count=SHARDS,
         pool=POOL,
         max_requests_per_second=RATE,

@@ -29,6 +29,9 @@ with DAG(
         id_column="record_id",
         carry_columns=["side"],
         output=f"{OUTPUT_DIR}/singapore_id_cards.parquet",
+        # One result cache for every producer of these images (the sharded example uses it too), so the
+        # same image is never paid for twice, whichever DAG reads it first; tasks share it safely.
+        cache=f"{OUTPUT_DIR}/ocr-cache",
         tencentcloud_conn_id="tencentcloud_default",
         max_error_rate=0.5,
     )
