@@ -49,7 +49,7 @@ SPEC = ActionSpec(
     default_rps=5.0,
     rps_stated=False,
     image_url_supported=False,
-    text_fields=("ID", "Name", "Address", "Sex", "Type", "Birthday", "MyKadNumber", "AdvancedInfo"),
+    text_fields=("ID", "Name", "Address", "Sex", "Type", "Birthday", "MyKadNumber"),
     image_fields=("Image",),
     field_kinds={
         "ID": "identifier",

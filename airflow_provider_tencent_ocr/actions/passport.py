@@ -117,7 +117,6 @@ SPEC = ActionSpec(
         "DateOfExpiration",
         "IssuingCountry",
         "Nationality",
-        "AdvancedInfo",
         "CodeSet",
         "CodeCrc",
         "Surname",

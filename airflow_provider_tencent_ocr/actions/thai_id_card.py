@@ -58,7 +58,6 @@ SPEC = ActionSpec(
         "SerialNumber",
         "Address",
         "LaserID",
-        "AdvancedInfo",
         "ThaiFirstName",
         "ThaiLastName",
     ),
