@@ -23,3 +23,9 @@ def test_one_reader_of_streamed_http_bodies():
 def test_retries_have_one_owner():
     """Only run/retries.py decides how anything is retried (API calls and image downloads alike)."""
     assert _modules_matching(r"(?m)^\s*(from tenacity|import tenacity)") == ["run/retries.py"]
+
+
+def test_the_size_limits_are_declared_once():
+    """The 1 MiB answer cap and the 7 MB image limit are API facts, declared in actions/spec.py only."""
+    assert _modules_matching(r"=\s*1024 \* 1024\b") == ["actions/spec.py"]
+    assert _modules_matching(r"=\s*7 \* 1024 \* 1024\b") == ["actions/spec.py"]

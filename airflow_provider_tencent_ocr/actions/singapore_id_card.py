@@ -13,15 +13,18 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from airflow_provider_tencent_ocr.actions.mapping import first
-from airflow_provider_tencent_ocr.actions.spec import ActionSpec, CommonColumns
+from airflow_provider_tencent_ocr.actions.spec import (
+    MAX_IMAGE_BASE64_BYTES,
+    MAX_RESPONSE_BYTES,
+    SERVICE,  # noqa: F401 - sg.SERVICE / sg.VERSION: the service every OCR action shares, named once in spec.py
+    VERSION,  # noqa: F401
+    ActionSpec,
+    CommonColumns,
+)
 from airflow_provider_tencent_ocr.rows.document_values import parse_document_date, parse_sex
 from airflow_provider_tencent_ocr.rows.validation import id_checksum_valid
 
 ACTION = "RecognizeSingaporeIDCardOCR"
-SERVICE = "ocr"
-VERSION = "2018-11-19"
-MAX_IMAGE_BASE64_BYTES = 7 * 1024 * 1024
-MAX_RESPONSE_BYTES = 1024 * 1024  # an answer without a portrait is a few kB
 
 # Tencent response field -> output column (order is the output order).
 RESPONSE_FIELDS: dict[str, str] = {

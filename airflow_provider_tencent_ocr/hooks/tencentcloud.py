@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_tencent_ocr.actions.spec import MAX_RESPONSE_BYTES
 from airflow_provider_tencent_ocr.exceptions import (
     BodyDeadlineExceeded,
     BodyTooLarge,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_REGION", "TencentCloudConfig", "TencentCloudHook", "parse_endpoint"]
 
 # An answer without a portrait is a few kilobytes; anything past this is not the API talking.
-DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+DEFAULT_MAX_RESPONSE_BYTES = MAX_RESPONSE_BYTES  # the API's answers without images: a few kB
 _SDK_LOGGER = "tencentcloud_sdk_common"
 
 
