@@ -36,6 +36,8 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_tencent_ocr.operators.singapore_id_card"],
             }
         ],
+        # cos://<bucket-appid>/<key> for ObjectStoragePath, served with the tencentcloud connection.
+        "filesystems": ["airflow_provider_tencent_ocr.io.cos_fs"],
         "connection-types": [
             {
                 "connection-type": "tencentcloud",
@@ -51,6 +53,11 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "STS session token",
                         "schema": {"type": ["string", "null"], "format": "password"},
                         "description": "Only for temporary credentials.",
+                    },
+                    "cos_endpoint": {
+                        "label": "COS endpoint",
+                        "schema": {"type": ["string", "null"]},
+                        "description": "For cos:// storage; default https://cos.<region>.myqcloud.com.",
                     },
                     "language": {
                         "label": "Language",

@@ -28,3 +28,15 @@ def s3_env(s3, monkeypatch):
     for name, value in s3.env.items():
         monkeypatch.setenv(name, value)
     return s3
+
+
+@pytest.fixture
+def cos_bucket(s3):
+    """A COS-named bucket (``<name>-<APPID>``) on the module's moto server, emptied after the test."""
+    from s3_server import COS_BUCKET
+
+    client = s3.client()
+    client.create_bucket(Bucket=COS_BUCKET)
+    yield COS_BUCKET
+    for key in s3.keys_in(COS_BUCKET):
+        client.delete_object(Bucket=COS_BUCKET, Key=key)

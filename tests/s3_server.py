@@ -35,7 +35,10 @@ class S3Server:
         )
 
     def keys(self, prefix: str = "") -> list[str]:
-        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return self.keys_in(self.bucket, prefix)
+
+    def keys_in(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", ()))
 
 
@@ -64,3 +67,20 @@ def s3_server(bucket: str = "ocr-test") -> Iterator[S3Server]:
         yield s3
     finally:
         server.stop()
+
+
+COS_BUCKET = "cards-1250000000"  # COS names buckets <name>-<APPID>
+
+
+def cos_connection(endpoint: str, *, cos_endpoint: str, conn_id: str, **extra: str) -> dict[str, str]:
+    """An ``AIRFLOW_CONN_...`` entry for a ``tencentcloud`` connection whose COS is ``cos_endpoint``.
+
+    ``endpoint`` is the OCR API (the emulator); one connection serves both, as in production.
+    """
+    conn = {
+        "conn_type": "tencentcloud",
+        "login": "AKIDcosTEST",
+        "password": "cos-test-secret",
+        "extra": {"endpoint": endpoint, "region": "ap-singapore", "cos_endpoint": cos_endpoint, **extra},
+    }
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)}
