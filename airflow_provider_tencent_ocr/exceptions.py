@@ -34,6 +34,9 @@ _RETRYABLE_CODES = frozenset(
         "FailedOperation.UnKnowError",
     }
 )
+# The service could not download an ImageUrl: this row's problem (an expired or missing object), not the
+# account's, although the code's prefix is the one of account-wide unavailability.
+_PER_IMAGE_CODES = frozenset({"ResourceUnavailable.ImageDownloadError", "FailedOperation.DownLoadError"})
 _FATAL_PREFIXES = ("AuthFailure", "UnauthorizedOperation", "ResourceUnavailable", "ResourcesSoldOut")
 _FATAL_CODES = frozenset(
     {
@@ -56,6 +59,8 @@ def classify(code: str) -> ErrorKind:
     """
     if code in _RETRYABLE_CODES or code.startswith(_RETRYABLE_PREFIXES):
         return ErrorKind.RETRYABLE
+    if code in _PER_IMAGE_CODES:
+        return ErrorKind.PER_IMAGE
     if code in _FATAL_CODES or code.startswith(_FATAL_PREFIXES):
         return ErrorKind.FATAL
     return ErrorKind.PER_IMAGE

@@ -124,12 +124,24 @@ def plan_target(args: RunArguments) -> Target:
     return Target(part, posixpath.dirname(part), cache)
 
 
-def open_manifest(args: RunArguments) -> Manifest:
+def _images(args: RunArguments) -> list[str]:
+    return [args.images] if isinstance(args.images, str) else list(args.images or [])
+
+
+def storage_conn_for(args: RunArguments) -> str | None:
+    """``storage_conn_id``, else the OCR connection when a location is on ``cos://`` (one connection serves both)."""
+    from airflow_provider_tencent_ocr.io.cos_fs import default_storage_conn_id
+
+    locations = [args.manifest, args.output_uri, args.cache, args.photo_dir, *_images(args)[:1]]
+    return default_storage_conn_id(args.storage_conn_id, args.tencentcloud_conn_id, locations)
+
+
+def open_manifest(args: RunArguments, storage_conn_id: str | None = None) -> Manifest:
     """The validated manifest (fails before any image is read or any call is paid for); a shard's slice."""
     from airflow_provider_tencent_ocr.io import manifest as manifests
 
     if args.manifest is None:
-        images = [args.images] if isinstance(args.images, str) else list(args.images or [])
+        images = _images(args)
         if len(images) == 1 and images[0].lstrip().startswith("["):
             raise ValueError(
                 "images rendered to the text of a list; pass the XComArg itself (images=task.output) or "
@@ -145,7 +157,7 @@ def open_manifest(args: RunArguments) -> Manifest:
             # a string stays a string, so open_manifest refuses it instead of splitting it into letters
             carry_columns=args.carry_columns if isinstance(args.carry_columns, str) else list(args.carry_columns or ()),
             batch_rows=args.batch_rows,
-            storage_conn_id=args.storage_conn_id,
+            storage_conn_id=storage_conn_id or args.storage_conn_id,
         )
     if args.shard_count is None:
         return manifest
@@ -207,7 +219,8 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     from airflow_provider_tencent_ocr.run.runner import OcrRunner
 
     target = plan_target(args)
-    manifest = open_manifest(args)
+    storage_conn_id = storage_conn_for(args)
+    manifest = open_manifest(args, storage_conn_id)
     refuse_overwriting_inputs(target.output, args.manifest, args.cache if wants_cache(args.cache) else None)
     schema = args.output_schema(manifest.carry_fields)
     lineage = RunLineage(manifest=args.manifest, output=target.dataset, schema=schema)
@@ -215,7 +228,7 @@ def assemble_run(args: RunArguments) -> AssembledRun:
         protector=PiiProtector(args.pii, hmac_key(args), allow_portrait=args.allow_portrait),
         photo_output=args.photo_output,
         photo_dir=args.photo_dir or default_photo_dir(target.output),
-        storage_conn_id=args.storage_conn_id,
+        storage_conn_id=storage_conn_id,
     )
     options = RunOptions(
         send_as=args.send_as,
@@ -226,11 +239,11 @@ def assemble_run(args: RunArguments) -> AssembledRun:
         retry_deadline=args.retry_deadline,
         max_error_rate=args.max_error_rate,
         progress_interval=args.progress_interval,
-        storage_conn_id=args.storage_conn_id,
+        storage_conn_id=storage_conn_id,
         write_rows=args.batch_rows,  # one output row group per manifest batch
     )
     hook = TencentOcrHook(args.tencentcloud_conn_id, timeout=args.timeout)  # the runner reads it back
     hook.config  # noqa: B018 - read the connection now: a missing one fails before any image is read
-    cache = ResultCache(target.cache, storage_conn_id=args.storage_conn_id) if target.cache else None
+    cache = ResultCache(target.cache, storage_conn_id=storage_conn_id) if target.cache else None
     runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
-    return AssembledRun(target, lineage.watch(manifest), schema, lineage, hook, runner, cache, args.storage_conn_id)
+    return AssembledRun(target, lineage.watch(manifest), schema, lineage, hook, runner, cache, storage_conn_id)

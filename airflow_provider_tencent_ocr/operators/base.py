@@ -67,8 +67,10 @@ class TencentOcrBaseOperator(BaseOperator):
     :param id_column: manifest column used as ``record_id``, by default the row number (templated).
     :param carry_columns: manifest columns copied into the output after the OCR columns (templated).
     :param tencentcloud_conn_id: the ``tencentcloud`` connection (templated).
-    :param storage_conn_id: connection for object storage manifests, images and outputs (templated).
-    :param send_as: ``base64`` (read the bytes and send them) or ``url`` (pass http(s) URIs as ImageUrl).
+    :param storage_conn_id: connection for object storage manifests, images and outputs; by default the
+        ``tencentcloud_conn_id`` when any of them is on ``cos://`` (templated).
+    :param send_as: ``base64`` (read the bytes and send them) or ``url``: http(s) URIs go as ImageUrl, and
+        object-storage images (``cos://``, ``s3://``, ``gs://``) as a presigned URL the service downloads.
     :param photo_output: ``none`` (default; the portrait is not even requested), ``inline`` (binary
         ``photo`` column) or ``files`` (one file per portrait under ``photo_dir``, path in ``photo_path``).
     :param photo_dir: where ``photo_output="files"`` writes, by default ``photos/`` beside the output (templated).

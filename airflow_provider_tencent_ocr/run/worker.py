@@ -23,6 +23,7 @@ from airflow_provider_tencent_ocr.exceptions import InvalidImageError, TencentCl
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
 from airflow_provider_tencent_ocr.io.images import check_image_bytes, is_http_url, load_image
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow
+from airflow_provider_tencent_ocr.io.presign import SERVICE_DOWNLOAD_ERRORS, is_object_store_uri, sign_image
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
 from airflow_provider_tencent_ocr.run.inflight import InFlight
@@ -182,6 +183,8 @@ class RowWorker:
             )
         if self.options.send_as == "url" and is_http_url(uri):
             return self._once(self._url_key(uri), None, {"image_url": uri})
+        if self.options.send_as == "url" and is_object_store_uri(uri):
+            return self._fetched_by_service(uri)
         signature = stat_signature(uri)  # before reading: a change while reading shows at the next lookup
         try:
             data = self._retry_downloads(
@@ -202,6 +205,28 @@ class RowWorker:
         encoded = base64.b64encode(data).decode("ascii")
         del data
         return self._once(self._key(digest), digest, {"image_base64": encoded})
+
+    def _fetched_by_service(self, uri: str) -> Outcome:
+        """``send_as="url"`` for an object-store image: the service downloads a presigned URL.
+
+        Cached by the object's identity (never the signature). When the service could not download
+        it, the object is looked up and signed afresh: gone, the row says ``ImageNotFound``; still
+        there, the failure was in transit (or the URL expired while throttled) and is tried again,
+        up to ``max_attempts`` calls.
+        """
+        attempts = 0
+        for attempt in range(1, self.options.max_attempts + 1):
+            try:
+                signed = self._retry_downloads(sign_image, uri, conn_id=self.options.storage_conn_id)
+            except InvalidImageError as err:
+                return Outcome(error_code=err.code, error_message=err.message, attempts=attempts)
+            key = cache_key(sg.ACTION, signed.identity, {"return_head_image": self.options.return_head_image})
+            outcome = self._once(key, None, {"image_url": signed.url})
+            attempts += outcome.attempts
+            if outcome.error_code not in SERVICE_DOWNLOAD_ERRORS or attempt == self.options.max_attempts:
+                break
+            time.sleep(min(self.options.retry_max_wait, 0.25 * 2**attempt))
+        return replace(outcome, attempts=attempts)
 
     def _once(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
         """Serve from the cache or call, once per key at a time; rows joining a call share its outcome."""

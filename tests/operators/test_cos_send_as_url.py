@@ -1,0 +1,205 @@
+"""A whole run on Tencent COS, and ``send_as="url"``: the service downloads a presigned URL itself.
+
+Real everything on loopback: moto serves the bucket (standing in for COS's S3 API), the emulator
+answers the signed OCR calls and, for ``ImageUrl``, downloads the presigned URL from moto itself.
+The moto endpoint is an IP, so these presigned URLs are path-style (botocore's rule for IP endpoints;
+see tests/io/test_cos_fs.py for the virtual-host addressing COS gets).
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import logging
+import time
+import types
+
+import pyarrow.parquet as pq
+import pytest
+from helpers import make_png
+from s3_server import cos_connection
+
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, classify
+from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.presign import sign_image
+from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
+from airflow_provider_tencent_ocr.report import build_warn_report
+from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
+
+FIELDS = {"EnName": "TAN AH KOW", "ID": "S1234567D", "Sex": "M", "Birthday": "01-02-1980"}
+# Query-string signing: only a presigned URL carries these (requests the worker sends sign in a header).
+SIGNATURE_MARKS = ("X-Amz-Signature", "X-Amz-Credential")
+
+
+@pytest.fixture
+def cos(s3, cos_bucket, tencent_ocr_emulator, monkeypatch):
+    """One tencentcloud connection for the emulator (OCR) and moto (COS)."""
+    conn_id = f"cos_ocr_{tencent_ocr_emulator.endpoint.rsplit(':', 1)[1]}"
+    env = cos_connection(tencent_ocr_emulator.endpoint, cos_endpoint=s3.endpoint, conn_id=conn_id)
+    conn = json.loads(next(iter(env.values())))
+    conn["login"], conn["password"] = tencent_ocr_emulator.secret_id, tencent_ocr_emulator.secret_key
+    monkeypatch.setenv(next(iter(env)), json.dumps(conn))
+    return types.SimpleNamespace(conn_id=conn_id, bucket=cos_bucket, s3=s3, emulator=tencent_ocr_emulator)
+
+
+def _put_images(cos, count: int, warn: list[int] | None = None) -> list[str]:
+    uris = []
+    for seed in range(count):
+        data = make_png(6, 6, seed=seed)
+        cos.emulator.recogniser.add(data, {**FIELDS, "ID": f"S123456{seed}D"}, warn)
+        uri = f"cos://{cos.bucket}/inbox/card_{seed}.png"
+        storage.write_bytes(uri, data, conn_id=cos.conn_id)
+        uris.append(uri)
+    return uris
+
+
+def _run(cos, manifest: str, output: str, **kwargs):
+    op = TencentOcrSingaporeIdCardOperator(
+        task_id="ocr",
+        manifest=manifest,
+        output=output,
+        tencentcloud_conn_id=cos.conn_id,  # no storage_conn_id: cos:// uses the OCR connection
+        max_in_flight=2,
+        progress_interval=60.0,
+        **kwargs,
+    )
+    result = op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+    table = pq.read_table(io.BytesIO(storage.read_bytes(output, conn_id=cos.conn_id))).to_pylist()
+    return result, table
+
+
+@pytest.mark.parametrize("send_as", ["base64", "url"])
+def test_a_run_entirely_on_cos(cos, send_as, caplog):
+    """Manifest, images, output, cache, portraits and the warn report all on cos://, one connection."""
+    caplog.set_level(logging.DEBUG)
+    images = _put_images(cos, 3, warn=[-9101])
+    base = f"cos://{cos.bucket}/runs/{send_as}"
+    csv = "record_id,image_uri\n" + "".join(f"r{i},{uri}\n" for i, uri in enumerate(images))
+    storage.write_bytes(f"{base}/manifest.csv", csv.encode(), conn_id=cos.conn_id)
+    requests_before = cos.emulator.stats.requests
+
+    result, rows = _run(cos, f"{base}/manifest.csv", f"{base}/cards.parquet", send_as=send_as, photo_output="files")
+
+    assert (result["ok"], result["errors"], result["api_calls"]) == (3, 0, 3)
+    assert [r["id_number"] for r in rows] == ["S1234560D", "S1234561D", "S1234562D"]
+    assert [r["image_uri"] for r in rows] == images  # as in the manifest: no signature
+    assert all(r["warn_covered"] for r in rows)
+    if send_as == "url":  # the worker never read the bytes: the service fetched them from the bucket
+        assert [r["image_sha256"] for r in rows] == [None] * 3
+    else:
+        assert all(r["image_sha256"] for r in rows)
+    assert all(r["photo_path"].startswith(f"cos://{cos.bucket}/runs/{send_as}/photos/") for r in rows)
+    keys = cos.s3.keys_in(cos.bucket, f"runs/{send_as}/")
+    assert f"runs/{send_as}/cards.parquet" in keys
+    assert sum(k.startswith(f"runs/{send_as}/cards.parquet.ocr-cache/") for k in keys) == 3  # the default cache
+    assert sum(k.startswith(f"runs/{send_as}/photos/") for k in keys) == 3
+    assert cos.emulator.stats.requests - requests_before == 3
+
+    report = build_warn_report(f"{base}/cards.parquet", f"{base}/report", storage_conn_id=cos.conn_id)
+    assert (report["rows"], report["ok"]) == (3, 3)
+    assert {"warn_report.json", "warn_report.md", "warn_rates.png"} <= {
+        k.rsplit("/", 1)[1] for k in cos.s3.keys_in(cos.bucket, f"runs/{send_as}/report/")
+    }
+    shown = caplog.text + json.dumps(rows, default=str) + json.dumps(result)
+    assert not [mark for mark in SIGNATURE_MARKS if mark in shown]
+
+
+def test_a_rerun_with_fresh_signatures_is_not_billed_again(cos):
+    images = _put_images(cos, 2)
+    first_urls = [sign_image(uri, conn_id=cos.conn_id) for uri in images]
+    base = f"cos://{cos.bucket}/rerun"
+    storage.write_bytes(f"{base}/m.csv", ("image_uri\n" + "\n".join(images) + "\n").encode(), conn_id=cos.conn_id)
+    first, _ = _run(cos, f"{base}/m.csv", f"{base}/cards.parquet", send_as="url")
+    billed = cos.emulator.stats.billed
+    time.sleep(1.1)  # SigV4 signs to the second: every URL of the rerun differs from the first run's
+    second_urls = [sign_image(uri, conn_id=cos.conn_id) for uri in images]
+    assert [s.url for s in second_urls] != [f.url for f in first_urls]
+    assert [s.identity for s in second_urls] == [f.identity for f in first_urls]  # the same objects
+
+    second, rows = _run(cos, f"{base}/m.csv", f"{base}/cards.parquet", send_as="url")
+
+    assert (first["api_calls"], second["api_calls"], second["cache_hits"]) == (2, 0, 2)
+    assert cos.emulator.stats.billed == billed
+    assert [r["attempts"] for r in rows] == [0, 0] and [r["status"] for r in rows] == ["ok", "ok"]
+
+
+def test_a_replaced_object_is_recognised_again(cos):
+    (uri,) = _put_images(cos, 1)
+    before = sign_image(uri, conn_id=cos.conn_id)
+    storage.write_bytes(uri, make_png(7, 7, seed=99), conn_id=cos.conn_id)
+    assert sign_image(uri, conn_id=cos.conn_id).identity != before.identity  # new ETag: a new cache key
+    assert "Signature" not in repr(before) and before.identity.startswith(f"cos://{cos.bucket}/inbox/card_0.png#")
+
+
+class _Interfering(TencentOcrHook):
+    """A real hook that does something to the presigned URL's object or signature before one call."""
+
+    def __init__(self, conn_id: str, before_call) -> None:
+        super().__init__(conn_id)
+        self.before_call = before_call
+        self.urls: list[str] = []
+
+    def recognize_singapore_id_card(self, *, image_url=None, **kwargs):
+        self.urls.append(image_url)
+        return super().recognize_singapore_id_card(image_url=self.before_call(image_url), **kwargs)
+
+
+class _Rows:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def write_rows(self, rows) -> None:
+        self.rows += rows
+
+
+def _run_runner(cos, hook, images: list[str]):
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+
+    sink = _Rows()
+    options = RunOptions(send_as="url", storage_conn_id=cos.conn_id, max_in_flight=1, max_attempts=3)
+    options = options.__class__(**{**options.__dict__, "retry_max_wait": 0.2, "progress_interval": 60.0})
+    summary = OcrRunner(hook, options).run(manifest_from_images(images), sink)
+    return summary, sink.rows
+
+
+def test_a_failed_service_download_of_an_object_still_there_is_retried_with_a_fresh_url(cos, caplog):
+    (uri,) = _put_images(cos, 1)
+    calls = {"n": 0}
+
+    def spoil_first(url: str) -> str:  # the first URL leads nowhere (moto answers 404): the download fails
+        calls["n"] += 1
+        return url.replace("/inbox/", "/elsewhere/") if calls["n"] == 1 else url
+
+    hook = _Interfering(cos.conn_id, spoil_first)
+    caplog.set_level(logging.DEBUG)
+    summary, rows = _run_runner(cos, hook, [uri])
+    signatures = [url.split("X-Amz-Signature=")[1][:64] for url in hook.urls]
+    assert not [s for s in signatures if s in caplog.text] and "X-Amz-Credential" not in caplog.text
+    assert (rows[0]["status"], rows[0]["attempts"], rows[0]["id_number"]) == ("ok", 2, "S1234560D")
+    assert summary.api_calls == 2 and len(set(hook.urls)) == 2  # signed afresh for the second call
+
+
+def test_an_object_gone_before_the_service_downloads_it_is_image_not_found(cos):
+    images = _put_images(cos, 2)
+
+    def delete_first_object(url: str) -> str:
+        if "card_0" in url:
+            cos.s3.client().delete_object(Bucket=cos.bucket, Key="inbox/card_0.png")
+        return url
+
+    summary, rows = _run_runner(cos, _Interfering(cos.conn_id, delete_first_object), images)
+    assert [r["status"] for r in rows] == ["error", "ok"]  # the run goes on: a row's problem, not the account's
+    assert (rows[0]["error_code"], rows[0]["attempts"]) == ("ImageNotFound", 1)
+    assert summary.api_calls == 2
+
+
+def test_a_missing_object_is_an_error_row_without_any_call(cos):
+    summary, rows = _run_runner(cos, TencentOcrHook(cos.conn_id), [f"cos://{cos.bucket}/inbox/absent.png"])
+    assert (rows[0]["error_code"], summary.api_calls) == ("ImageNotFound", 0)
+
+
+@pytest.mark.parametrize("code", ["FailedOperation.DownLoadError", "ResourceUnavailable.ImageDownloadError"])
+def test_the_services_download_errors_are_one_rows_problem(code):
+    assert classify(code) is ErrorKind.PER_IMAGE  # ResourceUnavailable.* used to stop the whole run
