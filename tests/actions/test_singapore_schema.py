@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from helpers import execute, image_file, operator, write_manifest
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import (
     OUTPUT_COLUMNS,
@@ -80,3 +81,19 @@ def test_written_file_schema_and_metadata_are_unchanged(tmp_path: Path) -> None:
     table = pq.read_table(target)
     assert table.column("id_checksum_valid").to_pylist() == [True]
     assert table.column("birth_date").to_pylist() == [dt.date(1988, 4, 12)]
+
+
+def test_the_operators_file_is_unchanged(tmp_path: Path, tencent_ocr_conn_id: str) -> None:
+    """The operator end to end (signed calls to the emulator): the file it writes has the pinned schema."""
+    manifest = write_manifest(
+        tmp_path / "m.csv",
+        [("ok", image_file(tmp_path / "img", 1)), ("missing", str(tmp_path / "nope.png"))],
+        header="record_id,image_uri",
+    )
+    op = operator(tmp_path, manifest=manifest, id_column="record_id", max_error_rate=1.0)
+    execute(op)
+    schema = pq.read_schema(op.output_uri)
+    assert [(f.name, str(f.type)) for f in schema] == SINGAPORE_COLUMNS
+    metadata = {key.decode() for key in (schema.metadata or {})}
+    assert metadata == SINGAPORE_METADATA_KEYS
+    assert [row["status"] for row in pq.read_table(op.output_uri).to_pylist()] == ["ok", "error"]
