@@ -165,7 +165,16 @@ class TextError(TencentOcrError, ValueError):
 
 
 class ManifestError(TencentOcrError, ValueError):
-    """The manifest cannot be used; the message names the file and what to do about it."""
+    """The manifest cannot be used; the message names the file and what to do about it.
+
+    The message goes through ``redact_text``: a presigned manifest URL (or a library's error text
+    quoting one) never carries its signature into a log or a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        from airflow_provider_tencent_ocr.io.uris import redact_text  # uris imports this module
+
+        super().__init__(redact_text(message))
 
 
 # -- runs ------------------------------------------------------------------------------------------

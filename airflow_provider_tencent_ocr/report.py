@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import WARN_CODES, WARN_MEANINGS
 from airflow_provider_tencent_ocr.io import storage
-from airflow_provider_tencent_ocr.io.uris import local_path
+from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -255,7 +255,7 @@ def build_warn_report(
     only, small and free of personal data (fit for XCom).
     """
     report: dict[str, Any] = {
-        "source": str(parquet_uri),
+        "source": redact_uri(str(parquet_uri)),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     report.update(_compute(_read_columns(str(parquet_uri), storage_conn_id)))

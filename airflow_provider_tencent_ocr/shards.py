@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow_provider_tencent_ocr.exceptions import PartsIncomplete
 from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
+from airflow_provider_tencent_ocr.io.uris import redact_uri
 
 __all__ = [
     "PartsIncomplete",
@@ -165,7 +166,7 @@ def check_parts(
                 f"{len(foreign)} parts of a run with another shard count (first: {foreign[0]}); "
                 "remove them or write to a fresh folder"
             )
-        raise PartsIncomplete(f"dataset folder {folder}: " + "; ".join(problems))
+        raise PartsIncomplete(f"dataset folder {redact_uri(folder)}: " + "; ".join(problems))
     read = [_read_part(part_uri(folder, i, shard_count), storage_conn_id) for i in range(shard_count)]
     rows = sum(p.rows for p in read)
     if expected_rows is not None:
@@ -178,7 +179,7 @@ def check_parts(
         if short:
             name, got, want = short[0]
             raise PartsIncomplete(
-                f"dataset folder {folder}: parts hold {rows} rows, the manifest {expected_rows}; "
+                f"dataset folder {redact_uri(folder)}: parts hold {rows} rows, the manifest {expected_rows}; "
                 f"{len(short)} parts differ from their slice (first: {name} has {got} rows, its slice {want})"
             )
     ok = sum(p.ok for p in read)

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
 from airflow_provider_tencent_ocr.exceptions import (
@@ -73,12 +73,11 @@ def is_http_url(uri: str) -> bool:
 
 def display_uri(uri: str) -> str:
     """The URI for messages, without credentials: user info and query strings (presigned URLs) go."""
+    shown = redact_uri(uri) or uri
     if not scheme(uri):
-        return uri
-    parts = urlsplit(uri)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    shown = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    return shown + ("?…" if parts.query else "")
+        return shown
+    base, query, _ = shown.partition("?")
+    return base + ("?…" if query or urlsplit(uri).query else "")
 
 
 def load_image(

@@ -33,6 +33,7 @@ from airflow_provider_tencent_ocr.io.uris import (
     local_path,
     open_local,
     path_part,
+    redact_uri,
     storage_install_hint,
 )
 
@@ -95,7 +96,7 @@ class Manifest:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(source={self.source!r}, format={self.format!r})"
+        return f"{type(self).__name__}(source={redact_uri(self.source)!r}, format={self.format!r})"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class _Location:
                     f"manifest {source!r}: cannot resolve this URI ({type(exc).__name__}: {exc}); check the "
                     "URI and storage_conn_id, and install the Airflow provider for this scheme (for example "
                     "apache-airflow-providers-amazon for s3://)"
-                ) from exc
+                ) from None  # the cause's text is in the message, redacted; its own may quote the URI
 
     def check_exists(self) -> None:
         if self.local_path is not None:
@@ -153,12 +154,12 @@ class _Location:
         except ValueError as exc:  # "No filesystem registered for scheme ..."
             raise ManifestError(
                 f"manifest {self.source!r}: {exc}; {storage_install_hint(self.source)}, or pass a local path"
-            ) from exc
+            ) from None  # the cause's text is in the message, redacted
         except Exception as exc:
             raise ManifestError(
                 f"manifest {self.source!r} could not be checked ({type(exc).__name__}: {exc}); "
                 "check storage_conn_id and permissions"
-            ) from exc
+            ) from None  # the cause's text is in the message, redacted
         if not exists:
             raise ManifestError(f"manifest {self.source!r} does not exist: check the URI and storage_conn_id")
 

@@ -22,7 +22,7 @@ from airflow_provider_tencent_ocr import __version__
 from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, arrow_fields
 from airflow_provider_tencent_ocr.actions.singapore_id_card import OUTPUT_COLUMNS as ROW_COLUMNS
 from airflow_provider_tencent_ocr.io import storage
-from airflow_provider_tencent_ocr.io.uris import local_path
+from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -105,7 +105,7 @@ class ParquetOutputWriter:
         self._local_path: str | None = os.path.abspath(path) if path is not None else None
 
     def __repr__(self) -> str:
-        return f"ParquetOutputWriter(uri={self.uri!r}, state={self._state!r}, rows={self.rows_written})"
+        return f"ParquetOutputWriter(uri={redact_uri(self.uri)!r}, state={self._state!r}, rows={self.rows_written})"
 
     def __enter__(self) -> ParquetOutputWriter:
         return self
@@ -126,7 +126,7 @@ class ParquetOutputWriter:
     def write_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         """Buffer rows (dicts by column name; missing keys are null) and write full row groups."""
         if self._state != "open":
-            raise RuntimeError(f"cannot write to {self.uri!r}: the writer is already {self._state}")
+            raise RuntimeError(f"cannot write to {redact_uri(self.uri)!r}: the writer is already {self._state}")
         unknown = set().union(*rows) - self._columns if rows else set()
         if unknown:
             raise ValueError(f"rows have keys that are not output columns: {', '.join(sorted(map(repr, unknown)))}")
@@ -146,7 +146,7 @@ class ParquetOutputWriter:
         ``uri`` sets a failed run's rows aside for diagnosis without touching the published output.
         """
         if self._state != "open":
-            raise RuntimeError(f"cannot commit {self.uri!r}: the writer is already {self._state}")
+            raise RuntimeError(f"cannot commit {redact_uri(self.uri)!r}: the writer is already {self._state}")
         try:
             if self._buffer:
                 chunk, self._buffer = self._buffer, []

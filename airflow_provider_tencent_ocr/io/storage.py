@@ -23,7 +23,13 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_provider_tencent_ocr.exceptions import StorageBackendMissing
-from airflow_provider_tencent_ocr.io.uris import local_path, open_local, scheme, storage_install_hint
+from airflow_provider_tencent_ocr.io.uris import (
+    local_path,
+    open_local,
+    redact_library_logs,
+    scheme,
+    storage_install_hint,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -67,6 +73,7 @@ def filesystem(uri: str, conn_id: str | None) -> tuple[Any, str]:
     Through Airflow (and ``conn_id``) whenever Airflow has a filesystem for the scheme; without a
     connection, a scheme only fsspec knows (``memory://``, ``http://``...) is served by fsspec.
     """
+    redact_library_logs()  # their DEBUG lines name the whole URL, signature included
     try:
         remote = remote_path(uri, conn_id)
     except StorageBackendMissing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
@@ -165,6 +166,55 @@ def redact_uri(uri: str | None) -> str | None:
         if len(kept) != len(pairs):
             query = urlencode(kept)
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+# A URI inside free text (a message, an exception's text): up to a space, quote or bracket.
+_URI_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>()\[\]{}]+")
+# A query parameter outside any URI (``?X-Amz-Signature=...`` quoted on its own by a library).
+_PARAM_IN_TEXT = re.compile(r"(?<=[?&])([A-Za-z][\w.\-]*)=([^&\s'\"<>()\[\]{}]*)")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URI in it passed through :func:`redact_uri`, and stray signature parameters dropped.
+
+    For messages that quote a URI, or a library's exception text that may contain one (an HTTP
+    filesystem names the whole presigned URL in its errors).
+    """
+    if "=" not in text and "@" not in text:
+        return text
+    text = _URI_IN_TEXT.sub(lambda match: redact_uri(match.group(0)) or "", text)
+    return _PARAM_IN_TEXT.sub(
+        lambda match: "(redacted)" if _is_secret_param(match.group(1), azure_sas=False) else match.group(0), text
+    )
+
+
+class RedactingFilter(logging.Filter):
+    """A log filter that passes each record's text through :func:`redact_text` (never drops a record)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is the logging module's to report
+            return True
+        shown = redact_text(text)
+        if shown != text:
+            record.msg, record.args = shown, None
+        if record.exc_info and not record.exc_text:  # a traceback may quote the URL too (aiohttp errors do)
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+# Libraries that log whole request URLs (query string included) at DEBUG when they read a file.
+_URL_LOGGERS = ("fsspec", "fsspec.http", "s3fs", "gcsfs", "adlfs", "aiohttp.client", "urllib3.connectionpool")
+_REDACTING_FILTER = RedactingFilter()
+
+
+def redact_library_logs() -> None:
+    """Attach the redacting filter to the loggers of the storage libraries (idempotent)."""
+    for name in _URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACTING_FILTER not in logger.filters:
+            logger.addFilter(_REDACTING_FILTER)
 
 
 def storage_install_hint(uri: str) -> str:

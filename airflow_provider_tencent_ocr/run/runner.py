@@ -181,7 +181,7 @@ class OcrRunner:
     def run(self, manifest: Manifest, sink: RowSink, *, output: str = "") -> RunSummary:
         """Process every row; raises RunAborted on a fatal error (nothing is written then)."""
         started = time.monotonic()
-        summary = RunSummary(output=output)
+        summary = RunSummary(output=redact_uri(output) or "")  # the summary goes to XCom and messages
         total = manifest.count_rows()
         with ExitStack() as scope:
             cache = self.cache
