@@ -183,18 +183,19 @@ def _same_place(a: str | None, b: str | None) -> bool:
 
 def refuse_overwriting_inputs(output: str, manifest: str | None, cache: str | None) -> None:
     """Before any call: the output must not replace the manifest, nor the cache either of them."""
+    shown_output, shown_cache = redact_uri(output), redact_uri(cache)
     if _same_place(output, manifest):
         raise OutputPathRefused(
-            f"output {output!r} is the manifest itself: writing it would replace the manifest; "
+            f"output {shown_output!r} is the manifest itself: writing it would replace the manifest; "
             "choose another output path"
         )
     if _same_place(cache, output):
         raise OutputPathRefused(
-            f"cache {cache!r} is the output path: the cache's result files (raw personal data) would replace or "
-            "sit inside the output; choose another cache path (or leave the default)"
+            f"cache {shown_cache!r} is the output path: the cache's result files (raw personal data) would "
+            "replace or sit inside the output; choose another cache path (or leave the default)"
         )
     if _same_place(cache, manifest):
-        raise OutputPathRefused(f"cache {cache!r} is the manifest itself: choose another cache path")
+        raise OutputPathRefused(f"cache {shown_cache!r} is the manifest itself: choose another cache path")
 
 
 def hmac_key(args: RunArguments) -> bytes | None:

@@ -45,8 +45,8 @@ def output_asset(output: str) -> Asset:
     local = "://" not in uri
     if uri in ("/", "") or uri.endswith("://") or (local and not posixpath.isabs(uri)):
         raise ValueError(
-            f"cannot derive an Asset from output={output!r}: give an absolute path or a URI whose folder is "
-            "fixed (templates after it are fine), or pass outlets=[Asset(...)] yourself"
+            f"cannot derive an Asset from output={redact_uri(output)!r}: give an absolute path or a URI whose "
+            "folder is fixed (templates after it are fine), or pass outlets=[Asset(...)] yourself"
         )
     if local:  # normalised like the consumer DAG's Asset, so /a/./b and /a/b are one Asset
         uri = "file://" + posixpath.abspath(uri)
@@ -215,7 +215,7 @@ class TencentOcrBaseOperator(BaseOperator):
         try:
             run = assemble_run(self)
             self._lineage = run.lineage  # read by get_openlineage_facets_on_complete after the run
-            self.log.info("OCR of %s into %s", run.manifest.source, run.target.output)
+            self.log.info("OCR of %s into %s", redact_uri(run.manifest.source), redact_uri(run.target.output))
             summary = run.run()
         except (ValueError, AirflowNotFoundException, RunAborted) as err:
             # Lasting: a bad manifest or argument, a refused path, a missing connection, Variable or key,
@@ -232,11 +232,11 @@ class TencentOcrBaseOperator(BaseOperator):
         self.log.info(
             "Wrote %d rows (%d ok, %d errors; %d API calls, %d from cache) to %s",
             *(summary.rows, summary.ok, summary.errors, summary.api_calls, summary.cache_hits),
-            run.target.output,
+            redact_uri(run.target.output),
         )
         for asset in self.outlets:
             if isinstance(asset, Asset):
-                context["outlet_events"][asset].extra = {"uri": run.target.output, "rows": summary.rows}
+                context["outlet_events"][asset].extra = {"uri": redact_uri(run.target.output), "rows": summary.rows}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage (``openlineage`` extra): the manifest and the images' folders in, the Parquet out.

@@ -127,7 +127,7 @@ def test_a_presigned_manifest_run_logs_and_reports_no_signature(
     _assert_no_secret(logs, "the task log")
     _assert_no_secret(repr(lineage), "the lineage")
     _assert_no_secret(repr(result) + repr(report) + report_files, "XCom and the report")
-    _assert_no_secret(repr(op._open_manifest()), "the manifest's repr")
+    _assert_no_secret(repr(open_manifest(manifest)), "the manifest's repr")
 
 
 def test_library_log_lines_and_their_tracebacks_are_redacted(caplog):
