@@ -42,6 +42,7 @@ from airflow_provider_tencent_ocr.hooks.config import (
     parse_endpoint,
 )
 from airflow_provider_tencent_ocr.hooks.connection_guard import stored_key_conflict
+from airflow_provider_tencent_ocr.hooks.redirects import RedirectRefused, redirect_error, refuse_session_redirects
 from airflow_provider_tencent_ocr.hooks.transport import http_status_error, network_error, parse_answer
 from airflow_provider_tencent_ocr.io.http_body import read_body
 
@@ -228,7 +229,10 @@ class TencentCloudHook(BaseHook):
         # The SDK already resolves the proxy from the environment and pins the CA bundle; letting
         # requests redo that lookup on every call (trust_env) costs about a millisecond a request,
         # which is a third of the client's CPU at a few hundred requests per second.
-        client.request.conn._session.trust_env = False
+        session = client.request.conn._session
+        session.trust_env = False
+        # The API never redirects; following one would resend the signed request and its image elsewhere.
+        refuse_session_redirects(session)
         return client
 
     def call(self, action: str, params: dict[str, Any], *, max_response_bytes: int | None = None) -> dict[str, Any]:
@@ -264,6 +268,8 @@ class TencentCloudHook(BaseHook):
             raise network_error(ReadTimeout("the answer did not finish within the timeout"), cfg.host) from None
         except TencentCloudSDKException as err:
             cause, code = err.__context__, err.get_code() or "ClientError"
+            if isinstance(cause, RedirectRefused):
+                raise redirect_error(cause, cfg.host, self.tencentcloud_conn_id) from None
             if code == "ClientNetworkError" and isinstance(cause, Exception):
                 raise network_error(cause, cfg.host) from None
             # Without its cause nothing tells a connect failure from a lost answer: assume the worst.
