@@ -97,3 +97,12 @@ def test_assumptions_can_be_overridden() -> None:
 def test_a_kind_for_a_field_the_action_does_not_return_is_refused() -> None:
     with pytest.raises(ValueError, match="does not return"):
         dataclasses.replace(ACTIONS["MLIDCardOCR"], field_kinds={"Nope": "name"})
+
+
+def test_the_kinds_are_the_personal_data_kinds() -> None:
+    from typing import get_args
+
+    from airflow_provider_tencent_ocr.actions.spec import PiiKind as DeclaredKind
+    from airflow_provider_tencent_ocr.rows.pii import PiiKind
+
+    assert set(get_args(DeclaredKind)) == {kind.value for kind in PiiKind}

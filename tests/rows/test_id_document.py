@@ -167,3 +167,20 @@ def test_carried_column_may_not_shadow_an_output_column() -> None:
 
     with pytest.raises(ValueError, match="'fields'"):
         output_schema([pa.field("fields", pa.string())])
+
+
+def test_hashing_covers_every_identifying_field() -> None:
+    key = b"k" * 32
+    protector = PiiProtector("hash", key, field_kinds=lambda action: ACTIONS[action].field_kinds)
+    for action in ACTIONS:
+        spec = ACTIONS[action]
+        row = row_of(action)
+        hashed = protector.apply(row)
+        assert hashed.fields is not None and row.fields is not None
+        for name, value in row.fields.items():
+            kind = spec.kind(name)
+            if kind in ("name", "identifier", "address", "mrz") and value:
+                assert hashed.fields[name] != value and hashed.fields[name] == protector.protect(value, kind)
+        if row.document_number:
+            assert hashed.document_number == protector.protect(row.document_number, "identifier")
+            assert hashed.document_number != row.document_number
