@@ -45,7 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: HostileServer
 
     def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.requests += 1
         try:
             self.server.answer(self)

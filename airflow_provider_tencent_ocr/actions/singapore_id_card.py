@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -89,17 +90,40 @@ def _check_types(response: dict[str, Any]) -> None:
 
     bad = [key for key in (*RESPONSE_FIELDS, "Photo", "RequestId") if not isinstance(response.get(key), str | None)]
     warn = response.get("WarnCardInfos")
-    if warn is not None and not (isinstance(warn, list) and all(type(code) is int for code in warn)):
+    if warn is not None and not (
+        isinstance(warn, list) and all(type(code) is int and _INT32_MIN <= code <= _INT32_MAX for code in warn)
+    ):
         bad.append("WarnCardInfos")
+    request_id = response.get("RequestId")
+    request_id = request_id if isinstance(request_id, str) else None
     if bad:
-        request_id = response.get("RequestId")
         raise TencentCloudAPIError(
             "InvalidResponse",
-            f"the answer's {', '.join(bad)} not of the documented type (string; WarnCardInfos: integers)",
-            request_id if isinstance(request_id, str) else None,
+            f"the answer's {', '.join(bad)} not of the documented type (string; WarnCardInfos: 32-bit integers)",
+            request_id,
             kind=ErrorKind.PER_IMAGE,
             may_have_been_billed=True,
         )
+    if not any(key in response for key in RESPONSE_FIELDS):
+        # Another action's shape, or a stub answering {"Response": {"RequestId": ...}}: not an empty card.
+        raise TencentCloudAPIError(
+            "InvalidResponse",
+            f"the answer has none of the {ACTION} fields (another action's answer, or a proxy's stub?)",
+            request_id,
+            kind=ErrorKind.PER_IMAGE,
+            may_have_been_billed=True,
+        )
+
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+# A lone surrogate (valid JSON: "\ud800") is not text any file can hold; it becomes U+FFFD.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: Any) -> str:
+    """A response string as writable text: a lone surrogate (never a valid character) becomes U+FFFD."""
+    text = str(value or "")
+    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
 
 
 @dataclass(frozen=True)
@@ -142,12 +166,12 @@ class SingaporeIdCardResult:
             photo = base64.b64decode(photo_b64, validate=True) if photo_b64 else None
         except (binascii.Error, ValueError):
             photo = None
-        values = {column: str(response.get(key) or "") for key, column in RESPONSE_FIELDS.items()}
+        values = {column: _text(response.get(key)) for key, column in RESPONSE_FIELDS.items()}
         return cls(
             **values,
             photo=photo,
             warn_codes=tuple(int(code) for code in response.get("WarnCardInfos") or ()),
-            request_id=str(response.get("RequestId") or ""),
+            request_id=_text(response.get("RequestId")),
         )
 
     def to_response(self) -> dict[str, Any]:

@@ -186,7 +186,12 @@ class ResultCache:
         result that could not be stored is only paid for again on a later run.
         """
         entry = {"key": key, "obtained_at": obtained_at, "result": result}
-        data = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            # ASCII escapes: any str, a lone surrogate included, is stored and read back exactly.
+            data = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        except (TypeError, ValueError) as err:  # not JSON at all: a bug upstream, but never a lost run
+            log.warning("could not store a result in the cache %s (%s)", self._shown, type(err).__name__)
+            return
         with self._cond:
             direct = not self._remote or self._closing
         if direct:  # local (or a late put after close): write it now

@@ -91,7 +91,7 @@ class ProgressReporter:
         # Two different rates: rows finished (what the run achieves) and the pacing's ceiling on
         # requests sent (what it would allow). Named so that one never reads as contradicting the other.
         self.log.info(
-            "progress: %d/%d rows done (%d ok, %d errors), %.1f rows/s finished over the last %.0f s; "
+            "progress: %d/%d rows done (%d ok, %d errors), %.1f rows/s finished over the last %.3g s; "
             "%d calls in flight (limit %d); retries: %s; send-rate cap %.1f requests/s (ceiling %.1f, "
             "lowered only by throttling; not the rate achieved); ETA %s",
             p.done,

@@ -247,7 +247,10 @@ class RowWorker:
             self.cache.release(key)
             raise Stopped
         if cached is not None:
-            return self._from_cache(cached, digest)
+            outcome = self._from_cache(cached, digest)
+            if outcome is not None:
+                return outcome
+            # A stored answer that does not fit the schema (kept by an earlier version): paid again, replaced.
         try:
             outcome = replace(self._call(image), image_sha256=digest)
             if outcome.result is not None:
@@ -258,11 +261,17 @@ class RowWorker:
         return outcome
 
     @staticmethod
-    def _from_cache(cached: tuple[dict[str, Any], float], digest: str | None) -> Outcome:
+    def _from_cache(cached: tuple[dict[str, Any], float], digest: str | None) -> Outcome | None:
+        """The cached answer as an outcome; None when it does not fit the answer's schema (a miss)."""
         response, obtained_at = cached
+        try:
+            result = sg.SingaporeIdCardResult.from_response(response)
+        except TencentCloudAPIError as err:
+            log.warning("a cached result does not fit the answer's schema (%s); it is not used", err.code)
+            return None
         return Outcome(
             image_sha256=digest,
-            result=sg.SingaporeIdCardResult.from_response(response),
+            result=result,
             request_id=response.get("RequestId"),
             ocr_at=datetime.fromtimestamp(obtained_at, UTC),
             from_cache=True,

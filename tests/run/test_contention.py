@@ -204,7 +204,7 @@ def test_progress_and_retry_lines_give_causes_and_rates_without_personal_data(tm
     waves = [m for m in messages if m.startswith("retrying ")]
     assert summary.ok == 30 and progress and waves
     assert all("rows/s" in m and "calls in flight" in m and "retries: throttled" in m for m in progress)
-    assert all("pacing" in m and "concurrency limit" in m for m in waves)
+    assert all("send-rate cap" in m and "concurrency limit" in m for m in waves)
     # Summarised: far fewer retry lines than retries.
     assert len(waves) < sum(summary.retries.values())
     assert any("InternalError" in m for m in waves) and any("RequestLimitExceeded" in m for m in waves)
