@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
@@ -55,6 +56,22 @@ def check_image_bytes(data: bytes) -> str:
             "UnsupportedImageFormat", "image is not PNG, JPEG or BMP (checked by its first bytes): convert it"
         )
     return fmt
+
+
+class CheckedBase64(str):
+    """Base64 text of image bytes that :func:`check_image_bytes` passed (made by :func:`encode_checked`).
+
+    The run checks each image's bytes once, after reading them; the hook then skips decoding and
+    checking them again on every attempt. It still checks the length against the action's limit.
+    """
+
+    __slots__ = ()
+
+
+def encode_checked(data: bytes) -> CheckedBase64:
+    """The bytes' Base64 text, once :func:`check_image_bytes` has passed them (else InvalidImageError)."""
+    check_image_bytes(data)
+    return CheckedBase64(base64.b64encode(data).decode("ascii"))
 
 
 # --------------------------------------------------------------------------------------------------

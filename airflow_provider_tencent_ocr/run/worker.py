@@ -8,7 +8,6 @@ be retried holds neither, so it never keeps a fresh row from being sent.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import logging
@@ -21,7 +20,7 @@ from typing import Any, Protocol
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
 from airflow_provider_tencent_ocr.exceptions import InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
-from airflow_provider_tencent_ocr.io.images import check_image_bytes, is_http_url, load_image
+from airflow_provider_tencent_ocr.io.images import encode_checked, is_http_url, load_image
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow
 from airflow_provider_tencent_ocr.io.presign import SERVICE_DOWNLOAD_ERRORS, is_object_store_uri, sign_image
 from airflow_provider_tencent_ocr.io.uris import redact_uri
@@ -198,11 +197,10 @@ class RowWorker:
             return Outcome(error_code=err.code, error_message=err.message)
         digest = hashlib.sha256(data).hexdigest()
         try:
-            check_image_bytes(data)
+            encoded = encode_checked(data)  # checked once here; the hook does not check again
         except InvalidImageError as err:
             return Outcome(image_sha256=digest, error_code=err.code, error_message=err.message)
         self._digests.remember(uri, signature, digest)
-        encoded = base64.b64encode(data).decode("ascii")
         del data
         return self._once(self._key(digest), digest, {"image_base64": encoded})
 
