@@ -141,6 +141,7 @@ SPEC = ActionSpec(
     },
     head_image_param="RetImage",
     mapper=_common,
+    image_formats=frozenset({"PNG", "JPEG", "BMP"}),
     notes=(
         "No limit stated: 5/s assumed. ImageUrl is not supported outside the Chinese mainland. The "
         "MRZ-parsed dates' format is not stated: YYMMDD, ISO and day-first forms are read."

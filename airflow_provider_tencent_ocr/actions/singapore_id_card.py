@@ -378,5 +378,6 @@ SPEC = ActionSpec(
     },
     head_image_param="ReturnHeadImage",
     mapper=_common,
+    image_formats=frozenset({"PNG", "JPEG", "BMP"}),
     notes="20/s stated in the reference. Dates are day first (12/04/1988), as the card prints them.",
 )

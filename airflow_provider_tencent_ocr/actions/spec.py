@@ -95,6 +95,8 @@ class ActionSpec:
     #: Day or month first for numeric dates the reference leaves unstated (override per action).
     date_order: DateOrder = "DMY"
     max_image_base64_bytes: int = MAX_IMAGE_BASE64_BYTES
+    #: Image formats the action takes (by their first bytes); others are refused before any call.
+    image_formats: frozenset[str] = frozenset({"PNG", "JPEG"})
     #: Where the stated limit or the date format comes from, or what was assumed (for the docs).
     notes: str = ""
 

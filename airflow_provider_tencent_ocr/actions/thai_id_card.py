@@ -84,6 +84,7 @@ SPEC = ActionSpec(
     },
     head_image_param="CropPortrait",
     mapper=_common,
+    image_formats=frozenset({"PNG", "JPEG", "BMP"}),
     notes=(
         "10/s stated in the reference. English dates (8 Jun. 1985) are read first; Thai dates with "
         "Buddhist-era years are converted (BE - 543) when the English one is missing."

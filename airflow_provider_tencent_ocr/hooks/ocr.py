@@ -70,13 +70,20 @@ class TencentOcrHook(TencentCloudHook):
                 f"{self.config.region!r}): send the image bytes as image_base64 instead",
             )
         if image_base64 and not image_url:
-            _check_base64(image_base64, spec.max_image_base64_bytes)
+            image_format = _check_base64(image_base64, spec.max_image_base64_bytes)
+            if image_format not in spec.image_formats:
+                raise InvalidImageError(
+                    "UnsupportedImageFormat",
+                    f"{spec.name} takes {' or '.join(sorted(spec.image_formats))} images; this one is "
+                    f"{image_format}: convert it",
+                )
         params = spec.build_request(image_base64=image_base64, image_url=image_url, return_head_image=return_head_image)
         limit = spec.max_response_bytes(return_head_image=return_head_image)
         return DocumentResult.from_response(spec, self.call(spec.name, params, max_response_bytes=limit))
 
 
-def _check_base64(image_base64: str, limit: int = sg.MAX_IMAGE_BASE64_BYTES) -> None:
+def _check_base64(image_base64: str, limit: int = sg.MAX_IMAGE_BASE64_BYTES) -> str:
+    """The image's format; raises :class:`InvalidImageError` for text over ``limit``, bad Base64 or a non-image."""
     if len(image_base64) > limit:
         raise InvalidImageError(
             "ImageTooLarge",
@@ -89,4 +96,4 @@ def _check_base64(image_base64: str, limit: int = sg.MAX_IMAGE_BASE64_BYTES) -> 
         data = base64.b64decode(image_base64, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidImageError("InvalidBase64", "image_base64 is not valid Base64 text") from None
-    check_image_bytes(data)
+    return check_image_bytes(data)

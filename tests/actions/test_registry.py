@@ -106,3 +106,9 @@ def test_the_kinds_are_the_personal_data_kinds() -> None:
     from airflow_provider_tencent_ocr.rows.pii import PiiKind
 
     assert set(get_args(DeclaredKind)) == {kind.value for kind in PiiKind}
+
+
+def test_image_formats_as_the_reference_states() -> None:
+    with_bmp = {name for name, spec in ACTIONS.items() if "BMP" in spec.image_formats}
+    assert with_bmp == {"RecognizeSingaporeIDCardOCR", "RecognizeThaiIDCardOCR", "MLIDPassportOCR"}
+    assert all({"PNG", "JPEG"} <= spec.image_formats for spec in ACTIONS.values())

@@ -178,3 +178,16 @@ def test_every_action_against_the_emulator(monkeypatch: pytest.MonkeyPatch, acti
     assert common.document_number and common.full_name and common.birth_date
     assert common.number_valid is (True if action in CHECKED else None)
     assert common.number_consistent is (True if action in ENCODED else None)
+
+
+BMP = b"BM" + bytes(60)  # a bitmap, as its first bytes say
+
+
+def test_each_actions_image_formats(service: _Service) -> None:
+    with pytest.raises(InvalidImageError) as err:
+        TencentOcrHook().recognize("MLIDCardOCR", image_base64=b64(BMP))
+    assert err.value.code == "UnsupportedImageFormat"
+    assert "MLIDCardOCR takes JPEG or PNG images; this one is BMP" in err.value.message
+    assert service.requests == []
+    TencentOcrHook().recognize("RecognizeThaiIDCardOCR", image_base64=b64(BMP))  # the Thai action takes BMP
+    assert service.requests[-1][0] == "RecognizeThaiIDCardOCR"
