@@ -1,7 +1,7 @@
 """What repeated rows need, remembered for one run: so a row whose image was seen already costs no I/O.
 
 A rerun over cached images, or a manifest that lists the same images many times, would otherwise read
-and hash every row's file and read a cache file for it. Two bounded maps (least recently used out):
+and hash every row's file and read a cache file for it. Two bounded maps (oldest entries out):
 
 - a local file's SHA-256 by path, valid while its size, mtime and inode are unchanged (one ``stat``
   per row instead of a read and a hash); object-storage and http images are not remembered, since
@@ -28,7 +28,7 @@ StatSignature = tuple[int, int, int]
 
 
 class Bounded(Generic[K, V]):
-    """A thread-safe map that forgets its least recently used entry beyond ``limit``."""
+    """A thread-safe map that forgets its oldest entry beyond ``limit`` (a forgotten entry is only work again)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -36,11 +36,7 @@ class Bounded(Generic[K, V]):
         self._items: collections.OrderedDict[K, V] = collections.OrderedDict()
 
     def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+        return self._items.get(key)  # one C-level lookup, atomic under the GIL: no lock on the hot path
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
@@ -70,15 +66,21 @@ class FileDigests:
     """Local files' SHA-256 by path, trusted only while the file's stat signature is unchanged."""
 
     def __init__(self, limit: int = 65536) -> None:
-        self._known: Bounded[str, tuple[StatSignature, str]] = Bounded(limit)
+        self._known: Bounded[str, tuple[str, StatSignature, str]] = Bounded(limit)
 
     def lookup(self, uri: str) -> str | None:
         known = self._known.get(uri)
         if known is None:
             return None
-        return known[1] if stat_signature(uri) == known[0] else None
+        path, signature, digest = known
+        try:
+            stat = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return digest if (stat.st_size, stat.st_mtime_ns, stat.st_ino) == signature else None
 
     def remember(self, uri: str, signature: StatSignature | None, digest: str) -> None:
         """``signature`` taken before the file was read: a change while reading shows at the next lookup."""
-        if signature is not None:
-            self._known.put(uri, (signature, digest))
+        path = local_path(uri)
+        if signature is not None and path is not None:
+            self._known.put(uri, (path, signature, digest))
