@@ -29,3 +29,8 @@ def test_the_size_limits_are_declared_once():
     """The 1 MiB answer cap and the 7 MB image limit are API facts, declared in actions/spec.py only."""
     assert _modules_matching(r"=\s*1024 \* 1024\b") == ["actions/spec.py"]
     assert _modules_matching(r"=\s*7 \* 1024 \* 1024\b") == ["actions/spec.py"]
+
+
+def test_credential_free_uris_have_one_owner():
+    """Which parts of a URI are credentials is decided in io/uris.py; messages, output and logs all use it."""
+    assert _modules_matching(r"(?m)^def (redact_uri|display_uri|redact_text)\(") == ["io/uris.py"]

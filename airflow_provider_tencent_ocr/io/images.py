@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
 from airflow_provider_tencent_ocr.exceptions import (
@@ -16,9 +16,9 @@ from airflow_provider_tencent_ocr.exceptions import (
     InvalidImageError,
 )
 from airflow_provider_tencent_ocr.io.http_body import read_body
-from airflow_provider_tencent_ocr.io.http_deadline import enforce_deadlines, exchange_deadline
 from airflow_provider_tencent_ocr.io.uris import (
     NotARegularFile,
+    display_uri,
     local_path,
     open_local,
     redact_uri,
@@ -86,15 +86,6 @@ _sessions = threading.local()
 def is_http_url(uri: str) -> bool:
     """Whether the URI is fetched over HTTP(S) (and could be passed to the API as ``ImageUrl``)."""
     return bool(uri) and uri[:8].lower().startswith(("http://", "https://"))
-
-
-def display_uri(uri: str) -> str:
-    """The URI for messages, without credentials: user info and query strings (presigned URLs) go."""
-    shown = redact_uri(uri) or uri
-    if not scheme(uri):
-        return shown
-    base, query, _ = shown.partition("?")
-    return base + ("?…" if query or urlsplit(uri).query else "")
 
 
 def load_image(
@@ -193,34 +184,15 @@ def _session() -> Any:
         if _REQUEST_LOG_FILTER not in pool_logger.filters:
             pool_logger.addFilter(_REQUEST_LOG_FILTER)
         session = _sessions.session = requests.Session()
-        enforce_deadlines(session)  # the download deadline covers the headers too
     return session
 
 
 def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
-    """The image over HTTP(S): ``timeout`` for each read, ``deadline`` for the whole download, headers included."""
-    with exchange_deadline(deadline) as exchange:
-        try:
-            data = _get(uri, timeout, deadline, exchange.deadline_at)
-        except ImageDownloadError:
-            if not exchange.expired:
-                raise
-        else:
-            if not exchange.expired:
-                return data
-    raise ImageDownloadError(
-        "ImageDownloadFailed",
-        f"image {display_uri(uri)} took longer than {deadline:g} s to download (headers included): the server "
-        "is too slow; try again later",
-        retryable=True,
-    )
-
-
-def _get(uri: str, timeout: float, deadline: float, deadline_at: float) -> bytes:
     import requests
     import urllib3
 
     shown = display_uri(uri)
+    started = time.monotonic()
     try:
         with _session().get(uri, timeout=timeout, stream=True) as response:
             if response.status_code >= 400:
@@ -232,7 +204,7 @@ def _get(uri: str, timeout: float, deadline: float, deadline_at: float) -> bytes
                     http_status=response.status_code,
                 )
             try:
-                return read_body(response, MAX_IMAGE_BYTES, deadline_at)
+                return read_body(response, MAX_IMAGE_BYTES, started + deadline)
             except BodyTooLarge as err:
                 raise _too_large(uri, err.size) from None
             except BodyDeadlineExceeded as err:

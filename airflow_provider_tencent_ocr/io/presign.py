@@ -13,8 +13,8 @@ import logging
 from dataclasses import dataclass, field
 
 from airflow_provider_tencent_ocr.io import storage
-from airflow_provider_tencent_ocr.io.images import MAX_IMAGE_BYTES, ImageDownloadError, display_uri
-from airflow_provider_tencent_ocr.io.uris import scheme
+from airflow_provider_tencent_ocr.io.images import MAX_IMAGE_BYTES, ImageDownloadError
+from airflow_provider_tencent_ocr.io.uris import display_uri, scheme
 
 # Long enough for the service to fetch it (it allows itself 3 s) and for retries after throttling;
 # short enough that a leaked URL soon stops working. A retry after it expires re-signs.

@@ -174,6 +174,15 @@ _URI_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>()\[\]{}]+")
 _PARAM_IN_TEXT = re.compile(r"(?<=[?&])([A-Za-z][\w.\-]*)=([^&\s'\"<>()\[\]{}]*)")
 
 
+def display_uri(uri: str) -> str:
+    """The URI for messages: :func:`redact_uri`, and any query shown as ``?…`` (a message needs no parameters)."""
+    shown = redact_uri(uri) or uri
+    if not scheme(uri):
+        return shown
+    base, query, _ = shown.partition("?")
+    return base + ("?…" if query or "?" in uri else "")
+
+
 def redact_text(text: str) -> str:
     """``text`` with every URI in it passed through :func:`redact_uri`, and stray signature parameters dropped.
 
