@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 import math
 import random
 from collections.abc import Iterable
@@ -568,8 +569,8 @@ def _occluder_mask(rng: random.Random, shape: str, box: tuple[int, int, int, int
     return mask, nail
 
 
-def _occlude(rng: random.Random, card: Any, layout: _Layout, side: str, settings: Settings) -> list[str]:
-    """Cover one field (label and value) with an opaque object; returns every field it hides.
+def _occlude(rng: random.Random, card: Any, layout: _Layout, keys: list[str], settings: Settings) -> list[str]:
+    """Cover one of the fields ``keys`` (label and value) with an opaque object; returns every field it hides.
 
     The object hides a field wholly or not at all: a placement that would half-cover another
     field is drawn again (the truth must be what is legible).
@@ -577,7 +578,6 @@ def _occlude(rng: random.Random, card: Any, layout: _Layout, side: str, settings
     import numpy as np
     from PIL import Image, ImageDraw
 
-    keys = ["Race", "Birthday", "Sex", "CountryOfBirth"] if side == "front" else ["DateOfIssue", "NRICCode"]
     key = rng.choice(keys)
     for attempt in range(12):
         shape = rng.choice(settings.occluders) if attempt < 11 else "rect"
@@ -722,6 +722,7 @@ class Card:
     degradations: list[str]
     warn_codes: list[int]
     truth: dict[str, str]
+    action: str = "RecognizeSingaporeIDCardOCR"
 
 
 def settings_for(profile: str | Settings) -> Settings:
@@ -741,25 +742,41 @@ def render_card(
     side: str,
     degradations: Iterable[str],
     profile: str | Settings = "tuning",
+    document: str = "singapore",
 ) -> Card:
-    """Draw one card for a random person and apply the degradations in a fixed, realistic order."""
+    """Draw one document for a random person and apply the degradations in a fixed, realistic order.
+
+    ``document``: "singapore" (front or back by ``side``), "passport" (a data page with its MRZ) or
+    "mykad" (the front); see :mod:`tencent_ocr_emulator.document_cards`.
+    """
     from PIL import ImageFilter
+
+    from tencent_ocr_emulator import document_cards
 
     settings = settings_for(profile)
     degradations = list(degradations)
-    person = make_person(rng, settings.extra_names)
-    card, layout = (draw_front if side == "front" else draw_back)(rng, person, settings)
-    keys = (
-        ("ChName", "EnName", "Sex", "CountryOfBirth", "Birthday", "ID", "Race")
-        if side == "front"
-        else ("Address", "NRICCode", "PostCode", "DateOfIssue")
-    )
-    truth = {k: person.fields[k] for k in keys}
+    if document == "singapore":
+        person = make_person(rng, settings.extra_names)
+        card, layout = (draw_front if side == "front" else draw_back)(rng, person, settings)
+        keys = (
+            ("ChName", "EnName", "Sex", "CountryOfBirth", "Birthday", "ID", "Race")
+            if side == "front"
+            else ("Address", "NRICCode", "PostCode", "DateOfIssue")
+        )
+        truth = {k: person.fields[k] for k in keys}
+        occludable = ["Race", "Birthday", "Sex", "CountryOfBirth"] if side == "front" else ["DateOfIssue", "NRICCode"]
+        clears: dict[str, tuple[str, ...]] = {"Address": ("Address", "PostCode")}
+    elif document in document_cards.DRAWERS:
+        side = "front"
+        drawn = document_cards.DRAWERS[document](rng, settings)
+        card, layout, truth, occludable, clears = drawn.card, drawn.layout, drawn.truth, drawn.occludable, drawn.clears
+    else:
+        raise ValueError(f"document must be one of {['singapore', *document_cards.DRAWERS]}, not {document!r}")
     if "occlusion" in degradations:
-        for hidden in _occlude(rng, card, layout, side, settings):
-            truth[hidden] = ""
-            if hidden == "Address":
-                truth["PostCode"] = ""
+        for hidden in _occlude(rng, card, layout, occludable, settings):
+            for key in clears.get(hidden, (hidden,)):
+                if key in truth:
+                    truth[key] = ""
     if "glare" in degradations:
         _glare(rng, card, layout, settings)
     img = _place(rng, card, nprng)
@@ -786,13 +803,34 @@ def render_card(
         img.save(buf, "PNG", compress_level=1)
         suffix = ".png"
     warn = sorted({c for d in degradations if (c := DEGRADATIONS[d]) is not None})
-    return Card(buf.getvalue(), suffix, side, degradations, warn, truth)
+    return Card(buf.getvalue(), suffix, side, degradations, warn, truth, document_cards.DOCUMENT_ACTIONS[document])
 
 
 # --------------------------------------------------------------------------------------------
 # Manifest
 # --------------------------------------------------------------------------------------------
-def _row(record_id: str, path: Path, card: Card) -> dict[str, str]:
+DOCUMENT_MANIFEST_COLUMNS = [
+    "record_id",
+    "image_uri",
+    "action",
+    "side",
+    "degradations",
+    "expected_warn_codes",
+    "truth_fields",
+]
+
+
+def _row(record_id: str, path: Path, card: Card, *, documents: bool = False) -> dict[str, str]:
+    if documents:  # any document: the action to call and its truth as JSON, by API field name
+        return {
+            "record_id": record_id,
+            "image_uri": str(path.resolve()),
+            "action": card.action,
+            "side": card.side,
+            "degradations": ";".join(card.degradations),
+            "expected_warn_codes": ";".join(str(c) for c in card.warn_codes),
+            "truth_fields": json.dumps(card.truth, ensure_ascii=False, sort_keys=True),
+        }
     row = {
         "record_id": record_id,
         "image_uri": str(path.resolve()),
@@ -814,13 +852,19 @@ def generate_cards(
     back_fraction: float = 0.2,
     manifest_format: str = "csv",
     profile: str = "tuning",
+    documents: Iterable[str] = ("singapore",),
 ) -> Path:
     """Write ``n`` card images and their truth manifest into ``out_dir``; returns the manifest path.
 
     ``profile`` picks the parameter ranges: "tuning" (what the heuristics were developed on) or
     "heldout" (other fonts, names, jitter and degradation strengths, for honest evaluation).
+    ``documents``: which documents to draw, in turn ("singapore", "passport", "mykad"). Singapore
+    alone writes the Singapore manifest (``truth_<column>`` per field); any other choice writes
+    :data:`DOCUMENT_MANIFEST_COLUMNS`, with each row's ``action`` and its truth as JSON.
     """
     settings = settings_for(profile)
+    kinds = list(documents)
+    generic = kinds != ["singapore"]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     import numpy as np
@@ -831,24 +875,26 @@ def generate_cards(
         nprng = np.random.default_rng([seed & 0xFFFFFFFF, i])
         side = "back" if rng.random() < back_fraction else "front"
         degradations = _choose_degradations(rng) if rng.random() < degraded_fraction else []
-        card = render_card(rng, nprng, side=side, degradations=degradations, profile=settings)
-        record_id = f"card-{seed}-{i:05d}"
+        document = kinds[i % len(kinds)]
+        card = render_card(rng, nprng, side=side, degradations=degradations, profile=settings, document=document)
+        record_id = f"card-{seed}-{i:05d}" if not generic else f"{document}-{seed}-{i:05d}"
         path = out / f"{record_id}{card.suffix}"
         path.write_bytes(card.image)
-        rows.append(_row(record_id, path, card))
+        rows.append(_row(record_id, path, card, documents=generic))
     if manifest_format == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         manifest = out / "manifest.parquet"
-        schema = pa.schema([(c, pa.string()) for c in MANIFEST_COLUMNS])
+        columns = DOCUMENT_MANIFEST_COLUMNS if generic else MANIFEST_COLUMNS
+        schema = pa.schema([(c, pa.string()) for c in columns])
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), manifest)
         return manifest
     if manifest_format != "csv":
         raise ValueError("manifest_format must be 'csv' or 'parquet'")
     manifest = out / "manifest.csv"
     with manifest.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=DOCUMENT_MANIFEST_COLUMNS if generic else MANIFEST_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     return manifest
@@ -866,8 +912,15 @@ def read_manifest(manifest: Path | str) -> list[dict[str, str]]:
 
 
 def truth_fields(row: dict[str, str]) -> dict[str, str]:
-    """The non-empty truth fields of a manifest row, in the service's names."""
+    """The non-empty truth fields of a manifest row (either manifest), in the service's names."""
+    if "truth_fields" in row:
+        return {k: v for k, v in json.loads(row["truth_fields"]).items() if v}
     return {key: row[f"truth_{column}"] for key, column in TRUTH_NAMES.items() if row.get(f"truth_{column}")}
+
+
+def row_action(row: dict[str, str]) -> str:
+    """The action that reads a manifest row's image (Singapore manifests carry no ``action`` column)."""
+    return row.get("action") or "RecognizeSingaporeIDCardOCR"
 
 
 def expected_warn_codes(row: dict[str, str]) -> list[int]:
@@ -880,7 +933,7 @@ def fixture_table(manifest: Path | str) -> dict[str, dict]:
     table: dict[str, dict] = {}
     for row in read_manifest(manifest):
         digest = hashlib.sha256(Path(row["image_uri"]).read_bytes()).hexdigest()
-        table[digest] = fixture_entry(truth_fields(row), expected_warn_codes(row))
+        table[digest] = fixture_entry(truth_fields(row), expected_warn_codes(row), action=row_action(row))
     return table
 
 
@@ -888,7 +941,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: generate a set of cards and print where the manifest is."""
     parser = argparse.ArgumentParser(
         prog="python -m tencent_ocr_emulator.cards",
-        description="Generate synthetic Singapore ID cards with a truth manifest.",
+        description="Generate synthetic ID documents (Singapore IC, passport, MyKad) with a truth manifest.",
     )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--n", type=int, default=20, help="number of cards")
@@ -898,6 +951,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--degraded-fraction", type=float, default=0.5)
     parser.add_argument("--back-fraction", type=float, default=0.2)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="tuning", help="parameter ranges")
+    parser.add_argument(
+        "--documents",
+        default="singapore",
+        help="comma-separated documents drawn in turn: singapore, passport, mykad (default: singapore)",
+    )
     args = parser.parse_args(argv)
     manifest = generate_cards(
         args.out,
@@ -907,6 +965,7 @@ def main(argv: list[str] | None = None) -> int:
         back_fraction=args.back_fraction,
         manifest_format=args.format,
         profile=args.profile,
+        documents=[d.strip() for d in args.documents.split(",") if d.strip()],
     )
     print(manifest)
     return 0

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tencent_ocr_emulator.recognisers import Recognition, RecognitionAbandoned, RecognitionFailed
 
@@ -33,30 +33,58 @@ class Outcome:
     seconds: float = 0.0
 
 
-def analyse(image: bytes, return_head_image: bool = False, threads: int = 1) -> Outcome:
+SINGAPORE = "RecognizeSingaporeIDCardOCR"
+# The actions the offline engine reads, and the "no card" code each answers otherwise.
+READS = {
+    SINGAPORE: "FailedOperation.ImageNoIdCard",
+    "MLIDPassportOCR": "FailedOperation.NoPassport",
+    "MLIDCardOCR": "FailedOperation.NoMASIDCard",
+}
+
+
+def analyse(image: bytes, return_head_image: bool = False, threads: int = 1, action: str = SINGAPORE) -> Outcome:
     """Decode, OCR, parse and judge one image (runs inside a worker process)."""
     started = time.perf_counter()
-    outcome = _analyse(image, return_head_image, threads)
+    outcome = _analyse(image, return_head_image, threads, action)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def _analyse(image: bytes, return_head_image: bool, threads: int) -> Outcome:
+def _analyse(image: bytes, return_head_image: bool, threads: int, action: str) -> Outcome:
     import cv2
 
-    from tencent_ocr_emulator.local_engine import ocr, parse, quality
+    from tencent_ocr_emulator.local_engine import documents, ocr, parse, quality
 
+    no_card = READS.get(action, "FailedOperation.ImageNoIdCard")
+    if action not in READS:  # a document the offline engine has not learnt: it finds none
+        return Outcome(error=(no_card, "The offline engine does not read this document type."))
     bgr = ocr.decode(image)
     if bgr is None:
         return Outcome(error=("FailedOperation.ImageDecodeFailed", "The image could not be decoded."))
     lines = ocr.read_lines(bgr, threads)
-    parsed = parse.parse_lines(lines)
-    if parsed.sex_probe is not None:
-        parsed = parse.with_sex(parsed, ocr.read_crop(bgr, parsed.sex_probe, threads))
-    if parsed.name_probe is not None:
-        parsed = parse.with_name(parsed, ocr.read_crop(bgr, parsed.name_probe, threads))
+    if action == SINGAPORE:
+        parsed = parse.parse_lines(lines)
+        if parsed.sex_probe is not None:
+            parsed = parse.with_sex(parsed, ocr.read_crop(bgr, parsed.sex_probe, threads))
+        if parsed.name_probe is not None:
+            parsed = parse.with_name(parsed, ocr.read_crop(bgr, parsed.name_probe, threads))
+    elif action == "MLIDPassportOCR":
+        parsed = documents.parse_passport(lines)
+        again = documents.mrz_rereads(lines, parsed)
+        if again:
+            boxes = {
+                i: (int(lines[i].left), int(lines[i].top), int(lines[i].right), int(lines[i].bottom)) for i in again
+            }
+            # Added beside the first reading, never instead: each line is taken only if its checks hold.
+            lines = lines + [replace(lines[i], text=ocr.read_crop(bgr, box, threads)) for i, box in boxes.items()]
+            parsed = documents.parse_passport(lines)
+    else:
+        parsed = documents.parse_mykad(lines)
+        box = documents.name_box(lines, parsed.fields.get("Name", ""))
+        if box is not None:
+            parsed = documents.with_name(parsed, ocr.read_crop(bgr, box, threads))
     if parsed.side is None:
-        return Outcome(error=("FailedOperation.ImageNoIdCard", "No ID card found in the image."))
+        return Outcome(error=(no_card, "No card of this document type was found in the image."))
     measures = quality.measure(bgr, lines)
     photo = None
     if return_head_image and parsed.photo_box is not None:
@@ -107,15 +135,21 @@ class LocalRecogniser:
         for future in futures:
             future.result()
 
-    def submit(self, image: bytes, *, return_head_image: bool = False) -> Future[Outcome]:
-        """Queue one image; the future's result is the worker's :class:`Outcome`."""
-        return self._pool.submit(analyse, image, return_head_image)
+    def submit(self, image: bytes, *, return_head_image: bool = False, action: str = SINGAPORE) -> Future[Outcome]:
+        """Queue one image for ``action``; the future's result is the worker's :class:`Outcome`."""
+        return self._pool.submit(analyse, image, return_head_image, 1, action)
 
     def recognise(
-        self, image: bytes, *, return_head_image: bool, abandoned: Callable[[], bool] | None = None
+        self,
+        image: bytes,
+        *,
+        return_head_image: bool,
+        abandoned: Callable[[], bool] | None = None,
+        action: str = SINGAPORE,
     ) -> Recognition:
-        """Recognise one image; while it waits for a worker, ``abandoned()`` turning true withdraws it."""
-        future = self.submit(image, return_head_image=return_head_image)
+        """Recognise one image as ``action``'s document; while it waits for a worker, ``abandoned()``
+        turning true withdraws it. Reads Singapore ICs, passports (MRZ) and MyKad fronts."""
+        future = self.submit(image, return_head_image=return_head_image, action=action)
         try:
             outcome = self._wait(future, abandoned)
         except RecognitionAbandoned:

@@ -70,3 +70,26 @@ def read_crop(bgr: Any, box: tuple[int, int, int, int], threads: int = 1) -> str
         return ""
     result = engine(threads)(crop, use_det=False, use_cls=False, use_rec=True)
     return " ".join(str(t) for t in (getattr(result, "txts", None) or ()))
+
+
+def read_line_box(bgr: Any, line: OcrLine, threads: int = 1) -> str:
+    """Recognition only of one detected line, its quadrilateral warped to an upright strip.
+
+    A second look at a line the angle classifier turned the wrong way, or one read skewed.
+    """
+    import cv2
+    import numpy as np
+
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = line.box
+    width = int(max(np.hypot(x1 - x0, y1 - y0), np.hypot(x2 - x3, y2 - y3)))
+    height = int(max(np.hypot(x3 - x0, y3 - y0), np.hypot(x2 - x1, y2 - y1)))
+    if width < 4 or height < 4:
+        return ""
+    pad = int(0.15 * height)
+    src = np.array(line.box, dtype=np.float32)
+    dst = np.array([[pad, pad], [pad + width, pad], [pad + width, pad + height], [pad, pad + height]], np.float32)
+    strip = cv2.warpPerspective(
+        bgr, cv2.getPerspectiveTransform(src, dst), (width + 2 * pad, height + 2 * pad), borderMode=cv2.BORDER_REPLICATE
+    )
+    result = engine(threads)(strip, use_det=False, use_cls=False, use_rec=True)
+    return " ".join(str(t) for t in (getattr(result, "txts", None) or ()))
