@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from airflow_provider_tencent_ocr.actions.spec import (
     ActionSpec,
     CommonColumns,
 )
+from airflow_provider_tencent_ocr.rows.columns import ARROW_TYPES, arrow_fields_of, column
 from airflow_provider_tencent_ocr.rows.document_values import parse_document_date, parse_sex
 from airflow_provider_tencent_ocr.rows.validation import id_checksum_valid
 
@@ -188,21 +189,9 @@ class SingaporeIdCardResult:
 
 
 # -- the output row ------------------------------------------------------------------------------
-# Arrow types by name, so this module needs no pyarrow at import time (the hook imports it).
-_ARROW_TYPES: dict[str, Callable[[Any], Any]] = {
-    "string": lambda pa: pa.string(),
-    "int32": lambda pa: pa.int32(),
-    "bool": lambda pa: pa.bool_(),
-    "binary": lambda pa: pa.binary(),
-    "list<int32>": lambda pa: pa.list_(pa.int32()),
-    "date32": lambda pa: pa.date32(),
-    "timestamp[us, UTC]": lambda pa: pa.timestamp("us", tz="UTC"),
-}
-
-
-def _column(arrow: str, *, kept_on_error: bool = False, pii: str | None = None, default: Any = None) -> Any:
-    """A row field with its output facts: Arrow type, kept by an error row, personal-data kind (``PiiKind``)."""
-    return field(default=default, metadata={"arrow": arrow, "kept_on_error": kept_on_error, "pii": pii})
+# Columns are declared with rows/columns.py (Arrow types by name: no pyarrow at import time).
+_ARROW_TYPES = ARROW_TYPES
+_column = column
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,9 +324,7 @@ PII_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SingaporeIdCardRow) 
 
 def arrow_fields() -> list[Any]:
     """The row's columns as ``pyarrow.Field`` objects, in file order (pyarrow imported here, lazily)."""
-    import pyarrow as pa
-
-    return [pa.field(f.name, _ARROW_TYPES[f.metadata["arrow"]](pa)) for f in fields(SingaporeIdCardRow)]
+    return arrow_fields_of(SingaporeIdCardRow)
 
 
 # -- the action's declaration for the id-document table --------------------------------------------

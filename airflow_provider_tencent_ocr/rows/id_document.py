@@ -9,13 +9,13 @@ the runner writes them. The schema is versioned in the Parquet key-value metadat
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
 from airflow_provider_tencent_ocr.actions.registry import get_action, require_action
 from airflow_provider_tencent_ocr.actions.result import DocumentResult
-from airflow_provider_tencent_ocr.actions.singapore_id_card import _ARROW_TYPES as _SG_ARROW_TYPES
+from airflow_provider_tencent_ocr.rows.columns import arrow_fields_of, column
 from airflow_provider_tencent_ocr.rows.pii import FIELD_MAP
 
 __all__ = [
@@ -36,53 +36,46 @@ ID_DOCUMENT_SCHEMA_VERSION = "1"
 METADATA_SCHEMA = "tencent_ocr.schema"
 METADATA_ACTIONS = "tencent_ocr.actions"
 
-_ARROW_TYPES = {**_SG_ARROW_TYPES, "map<string,string>": lambda pa: pa.map_(pa.string(), pa.string())}
-
-
-def _column(arrow: str, *, kept_on_error: bool = False, pii: str | None = None, default: Any = None) -> Any:
-    """A row field with its output facts: Arrow type, kept by an error row, personal-data kind."""
-    return field(default=default, metadata={"arrow": arrow, "kept_on_error": kept_on_error, "pii": pii})
-
 
 @dataclass(frozen=True, slots=True)
 class IdDocumentRow:
     """One output row of any ID-document action; field order is file order (see docs/documents.md)."""
 
-    record_id: str | None = _column("string", kept_on_error=True)
-    image_uri: str | None = _column("string", kept_on_error=True)
-    image_sha256: str | None = _column("string", kept_on_error=True)
-    status: Literal["ok", "error"] = _column("string", default="error")
-    error_code: str | None = _column("string")
-    error_message: str | None = _column("string")
-    request_id: str | None = _column("string", kept_on_error=True)
-    attempts: int = _column("int32", kept_on_error=True, default=0)
+    record_id: str | None = column("string", kept_on_error=True)
+    image_uri: str | None = column("string", kept_on_error=True)
+    image_sha256: str | None = column("string", kept_on_error=True)
+    status: Literal["ok", "error"] = column("string", default="error")
+    error_code: str | None = column("string")
+    error_message: str | None = column("string")
+    request_id: str | None = column("string", kept_on_error=True)
+    attempts: int = column("int32", kept_on_error=True, default=0)
     # The API action that read the row (an error row keeps the name it was asked for).
-    action: str | None = _column("string", kept_on_error=True)
+    action: str | None = column("string", kept_on_error=True)
     # The common typed columns (ActionSpec.common).
-    document_number: str | None = _column("string", pii="identifier")
-    full_name: str | None = _column("string", pii="name")
-    birth_date: date | None = _column("date32", pii="birth_date")
-    sex: str | None = _column("string")
-    address: str | None = _column("string", pii="address")
-    nationality: str | None = _column("string")
-    expiry_date: date | None = _column("date32", pii="date")
-    number_valid: bool | None = _column("bool")
-    number_consistent: bool | None = _column("bool")
+    document_number: str | None = column("string", pii="identifier")
+    full_name: str | None = column("string", pii="name")
+    birth_date: date | None = column("date32", pii="birth_date")
+    sex: str | None = column("string")
+    address: str | None = column("string", pii="address")
+    nationality: str | None = column("string")
+    expiry_date: date | None = column("date32", pii="date")
+    number_valid: bool | None = column("bool")
+    number_consistent: bool | None = column("bool")
     # Every text field of the answer by API name; each protected by its action's field kind.
-    fields: Mapping[str, str] | None = _column("map<string,string>", pii=FIELD_MAP)
-    photo: bytes | None = _column("binary", pii="portrait")
-    warn_codes: tuple[int, ...] | None = _column("list<int32>")
+    fields: Mapping[str, str] | None = column("map<string,string>", pii=FIELD_MAP)
+    photo: bytes | None = column("binary", pii="portrait")
+    warn_codes: tuple[int, ...] | None = column("list<int32>")
     # One flag per shared warn code; null on error rows and for actions without warn codes.
-    warn_covered: bool | None = _column("bool")
-    warn_photocopy: bool | None = _column("bool")
-    warn_photographed: bool | None = _column("bool")
-    warn_edited: bool | None = _column("bool")
-    warn_reflective: bool | None = _column("bool")
-    warn_blurry: bool | None = _column("bool")
-    warn_not_enabled: bool | None = _column("bool")
-    ocr_at: datetime | None = _column("timestamp[us, UTC]", kept_on_error=True)
+    warn_covered: bool | None = column("bool")
+    warn_photocopy: bool | None = column("bool")
+    warn_photographed: bool | None = column("bool")
+    warn_edited: bool | None = column("bool")
+    warn_reflective: bool | None = column("bool")
+    warn_blurry: bool | None = column("bool")
+    warn_not_enabled: bool | None = column("bool")
+    ocr_at: datetime | None = column("timestamp[us, UTC]", kept_on_error=True)
     # Where an exported portrait went (photo_output="files").
-    photo_path: str | None = _column("string")
+    photo_path: str | None = column("string")
 
     def __repr__(self) -> str:
         # Personal data must never reach a log line through an accidental repr.
@@ -177,9 +170,7 @@ PII_COLUMNS: dict[str, str] = {f.name: f.metadata["pii"] for f in fields(IdDocum
 
 def arrow_fields() -> list[Any]:
     """The row's columns as ``pyarrow.Field`` objects, in file order (pyarrow imported here, lazily)."""
-    import pyarrow as pa
-
-    return [pa.field(f.name, _ARROW_TYPES[f.metadata["arrow"]](pa)) for f in fields(IdDocumentRow)]
+    return arrow_fields_of(IdDocumentRow)
 
 
 def schema_metadata(actions: Iterable[str], *, package_version: str | None = None) -> dict[str, str]:
