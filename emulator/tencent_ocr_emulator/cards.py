@@ -569,8 +569,13 @@ def _occluder_mask(rng: random.Random, shape: str, box: tuple[int, int, int, int
     return mask, nail
 
 
-def _occlude(rng: random.Random, card: Any, layout: _Layout, keys: list[str], settings: Settings) -> list[str]:
-    """Cover one of the fields ``keys`` (label and value) with an opaque object; returns every field it hides.
+# The Singapore fields an occluder may be drawn over, by side.
+SINGAPORE_OCCLUDABLE = {"front": ["Race", "Birthday", "Sex", "CountryOfBirth"], "back": ["DateOfIssue", "NRICCode"]}
+
+
+def _occlude(rng: random.Random, card: Any, layout: _Layout, keys: str | list[str], settings: Settings) -> list[str]:
+    """Cover one of the fields ``keys`` (label and value; a Singapore side's fields when ``keys`` is
+    "front" or "back") with an opaque object; returns every field it hides.
 
     The object hides a field wholly or not at all: a placement that would half-cover another
     field is drawn again (the truth must be what is legible).
@@ -578,7 +583,7 @@ def _occlude(rng: random.Random, card: Any, layout: _Layout, keys: list[str], se
     import numpy as np
     from PIL import Image, ImageDraw
 
-    key = rng.choice(keys)
+    key = rng.choice(SINGAPORE_OCCLUDABLE[keys] if isinstance(keys, str) else keys)
     for attempt in range(12):
         shape = rng.choice(settings.occluders) if attempt < 11 else "rect"
         mask, nail = _occluder_mask(rng, shape, layout.boxes[key])
@@ -764,7 +769,7 @@ def render_card(
             else ("Address", "NRICCode", "PostCode", "DateOfIssue")
         )
         truth = {k: person.fields[k] for k in keys}
-        occludable = ["Race", "Birthday", "Sex", "CountryOfBirth"] if side == "front" else ["DateOfIssue", "NRICCode"]
+        occludable = SINGAPORE_OCCLUDABLE[side]
         clears: dict[str, tuple[str, ...]] = {"Address": ("Address", "PostCode")}
     elif document in document_cards.DRAWERS:
         side = "front"
