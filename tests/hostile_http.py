@@ -124,3 +124,18 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def trickle(handler: BaseHTTPRequestHandler, pause: float = 0.5) -> None:
+    """Send a status line and headers one byte at a time, ``pause`` seconds apart, for as long as allowed.
+
+    Every byte arrives well within any per-read timeout, so only a deadline on the whole exchange
+    ends it; it goes on until the client hangs up or the server stops.
+    """
+    stop: threading.Event = handler.server.stop  # type: ignore[attr-defined]
+    head = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 100_000
+    for byte in head:
+        if stop.wait(pause):
+            return
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import warnings
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -45,6 +44,7 @@ from airflow_provider_tencent_ocr.hooks.connection_guard import stored_key_confl
 from airflow_provider_tencent_ocr.hooks.redirects import RedirectRefused, redirect_error, refuse_session_redirects
 from airflow_provider_tencent_ocr.hooks.transport import http_status_error, network_error, parse_answer
 from airflow_provider_tencent_ocr.io.http_body import read_body
+from airflow_provider_tencent_ocr.io.http_deadline import enforce_deadlines, exchange_deadline
 
 if TYPE_CHECKING:
     from tencentcloud.common.common_client import CommonClient
@@ -231,6 +231,7 @@ class TencentCloudHook(BaseHook):
         # which is a third of the client's CPU at a few hundred requests per second.
         session = client.request.conn._session
         session.trust_env = False
+        enforce_deadlines(session)  # the timeout bounds the whole exchange, headers included
         # The API never redirects; following one would resend the signed request and its image elsewhere.
         refuse_session_redirects(session)
         return client
@@ -246,6 +247,28 @@ class TencentCloudHook(BaseHook):
         return parse_answer(self._exchange(action, params, limit), self.config.host)
 
     def _exchange(self, action: str, params: dict[str, Any], limit: int) -> bytes:
+        """Sign and send under one deadline for the whole exchange (``timeout``, headers included).
+
+        A server trickling its status line or headers one byte at a time never trips the per-read
+        timeout; the deadline shuts the socket down instead (see ``io.http_deadline``), and what
+        that cut short is reported as the read timeout it is (the request may have been billed).
+        """
+        from requests import ReadTimeout
+
+        cfg = self.config
+        with exchange_deadline(cfg.timeout) as exchange:
+            try:
+                body = self._send(action, params, limit, exchange.deadline_at)
+            except TencentCloudAPIError as err:
+                if not exchange.expired or err.code not in ("ClientNetworkError", "ServerNetworkError"):
+                    raise
+            else:
+                if not exchange.expired:
+                    return body
+        late = ReadTimeout(f"the answer did not finish within the timeout of {cfg.timeout:g} s, headers included")
+        raise network_error(late, cfg.host)
+
+    def _send(self, action: str, params: dict[str, Any], limit: int, deadline_at: float) -> bytes:
         """Sign and send; the body of a 200 answer, or TencentCloudAPIError for anything else.
 
         Uses the client's ``_call`` rather than ``call_json`` so the HTTP status is known (5xx is
@@ -261,7 +284,7 @@ class TencentCloudHook(BaseHook):
             http_response = self.get_conn()._call(action, params)
             if http_response.status_code != 200:
                 raise http_status_error(http_response.status_code, cfg.host)
-            return read_body(http_response, limit, time.monotonic() + cfg.timeout)
+            return read_body(http_response, limit, deadline_at)
         except BodyDeadlineExceeded:  # trickled past the timeout: a read timeout, the request may be billed
             from requests import ReadTimeout
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-import time
 from typing import Any, BinaryIO
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
@@ -16,6 +15,7 @@ from airflow_provider_tencent_ocr.exceptions import (
     InvalidImageError,
 )
 from airflow_provider_tencent_ocr.io.http_body import read_body
+from airflow_provider_tencent_ocr.io.http_deadline import enforce_deadlines, exchange_deadline
 from airflow_provider_tencent_ocr.io.uris import (
     NotARegularFile,
     display_uri,
@@ -184,15 +184,34 @@ def _session() -> Any:
         if _REQUEST_LOG_FILTER not in pool_logger.filters:
             pool_logger.addFilter(_REQUEST_LOG_FILTER)
         session = _sessions.session = requests.Session()
+        enforce_deadlines(session)  # the download deadline covers the headers too
     return session
 
 
 def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
+    """The image over HTTP(S): ``timeout`` for each read, ``deadline`` for the whole download, headers included."""
+    with exchange_deadline(deadline) as exchange:
+        try:
+            data = _get(uri, timeout, deadline, exchange.deadline_at)
+        except ImageDownloadError:
+            if not exchange.expired:
+                raise
+        else:
+            if not exchange.expired:
+                return data
+    raise ImageDownloadError(
+        "ImageDownloadFailed",
+        f"image {display_uri(uri)} took longer than {deadline:g} s to download (headers included): the server "
+        "is too slow; try again later",
+        retryable=True,
+    )
+
+
+def _get(uri: str, timeout: float, deadline: float, deadline_at: float) -> bytes:
     import requests
     import urllib3
 
     shown = display_uri(uri)
-    started = time.monotonic()
     try:
         with _session().get(uri, timeout=timeout, stream=True) as response:
             if response.status_code >= 400:
@@ -204,7 +223,7 @@ def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
                     http_status=response.status_code,
                 )
             try:
-                return read_body(response, MAX_IMAGE_BYTES, started + deadline)
+                return read_body(response, MAX_IMAGE_BYTES, deadline_at)
             except BodyTooLarge as err:
                 raise _too_large(uri, err.size) from None
             except BodyDeadlineExceeded as err:
