@@ -184,3 +184,13 @@ def test_hashing_covers_every_identifying_field() -> None:
         if row.document_number:
             assert hashed.document_number == protector.protect(row.document_number, "identifier")
             assert hashed.document_number != row.document_number
+
+
+def test_a_replaced_declaration_is_what_rows_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/documents.md: replacing the registry's entry overrides an assumption (here the date order)."""
+    import dataclasses
+
+    action = "RecognizePhilippinesUMIDOCR"
+    assert row_of(action).birth_date == dt.date(1992, 3, 4)  # 03/04/1992, month first
+    monkeypatch.setitem(ACTIONS, action, dataclasses.replace(ACTIONS[action], date_order="DMY"))
+    assert row_of(action).birth_date == dt.date(1992, 4, 3)
