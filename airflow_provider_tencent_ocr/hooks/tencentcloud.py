@@ -5,7 +5,7 @@ The service, its API version and the actions belong to the caller (a subclass su
 is done by the SDK's ``CommonClient``; its retryer, region breaker and connection pre-warming are
 not used, because retries belong to the caller, which knows what is safe to resend.
 
-Three SDK internals are used, each pinned by ``tests/hooks/test_sdk_pin.py`` and the SDK range in
+Three SDK internals are used, each pinned by ``tests/hooks/test_tencentcloud_hook.py`` and the SDK range in
 ``pyproject.toml``: ``CommonClient._call`` (sign and send, returning the streamed HTTP answer),
 ``client.request.conn._session`` (the ``requests`` session) and the implicit exception chaining
 by which a ``ClientNetworkError`` carries the ``requests`` exception that caused it.

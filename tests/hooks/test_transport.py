@@ -1,9 +1,14 @@
-"""Answers of the wrong shape or size, over real HTTP: a per-row code with its attempts, never a crash or huge read."""
+"""The wire: network failures (which timeout fired, may it have been billed) and answers of the wrong shape or size.
+
+A connect failure never reached the service (safe to resend at once); a read timeout or a
+connection lost after sending may have been recognised and billed (back off before resending).
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler
@@ -12,13 +17,111 @@ from typing import Any
 
 import pytest
 from helpers import make_png
-from hostile_http import Answer, HostileServer, hostile_server, send_endless, send_json
+from hostile_http import Answer, HostileServer, closed_port, hostile_server, send_endless, send_json, unaccepting_port
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_RESPONSE_BYTES
-from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError, TencentOcrError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+from tencent_ocr_emulator.server import EmulatorServer
 
-IMAGE = base64.b64encode(make_png(seed=12)).decode()
+IMAGE = base64.b64encode(make_png(seed=11)).decode()
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
+    conn = {"conn_type": "tencentcloud", "login": "AKIDnet", "password": "k", "extra": {"endpoint": endpoint}}
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", json.dumps(conn))
+
+
+def _network_error(timeout: float, connect_timeout: float | None = None) -> TencentCloudAPIError:
+    with pytest.raises(TencentCloudAPIError) as err:
+        hook = TencentOcrHook(timeout=timeout, connect_timeout=connect_timeout)
+        hook.recognize_singapore_id_card(image_base64=IMAGE)
+    assert isinstance(err.value, TencentOcrError)
+    assert (err.value.code, err.value.kind) == ("ClientNetworkError", ErrorKind.RETRYABLE)
+    return err.value
+
+
+def test_closed_port_is_a_connect_failure_never_billed(monkeypatch: pytest.MonkeyPatch) -> None:
+    _use(monkeypatch, f"http://127.0.0.1:{closed_port()}")
+    error = _network_error(timeout=2)
+    assert (error.timeout, error.may_have_been_billed) == (None, False)
+
+
+def test_full_accept_queue_is_a_connect_timeout_never_billed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connect timeout is its own: a 60 s answer timeout does not make a dead host cost 60 s."""
+    with unaccepting_port() as port:
+        _use(monkeypatch, f"http://127.0.0.1:{port}")
+        error = _network_error(timeout=60, connect_timeout=0.5)
+    assert (error.timeout, error.may_have_been_billed) == ("connect", False)
+
+
+@pytest.fixture
+def silent(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A server that reads the request and never answers."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.server.stop.wait(10)  # type: ignore[attr-defined]
+
+    with hostile_server(answer) as server:
+        _use(monkeypatch, server.endpoint)
+        yield
+
+
+def test_no_answer_is_a_read_timeout_that_may_have_been_billed(silent: None) -> None:
+    error = _network_error(timeout=0.5)
+    assert (error.timeout, error.may_have_been_billed) == ("read", True)
+    assert "may have" in error.message
+
+
+def test_connection_dropped_after_sending_may_have_been_billed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def hang_up(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.flush()
+        handler.connection.close()
+
+    with hostile_server(hang_up) as server:
+        _use(monkeypatch, server.endpoint)
+        error = _network_error(timeout=2)
+        assert server.requests == 1
+    assert (error.timeout, error.may_have_been_billed) == (None, True)
+
+
+def test_body_trickled_past_the_timeout_is_a_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One byte every 0.2 s never trips the per-read timeout; the hook's deadline on the answer does."""
+
+    body = b'{"Response": {"RequestId": "x"}}' + b" " * 200
+
+    def trickle(handler: BaseHTTPRequestHandler) -> None:
+        server = handler.server
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        for byte in body:
+            if server.stop.is_set():  # type: ignore[attr-defined]
+                return
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            server.sent += 1  # type: ignore[attr-defined]
+            time.sleep(0.2)
+
+    with hostile_server(trickle) as server:
+        _use(monkeypatch, server.endpoint)
+        error = _network_error(timeout=1)
+        sent = server.sent
+    assert (error.timeout, error.may_have_been_billed) == ("read", True)
+    assert sent < len(body)  # the hook gave up long before the 46 s the whole body takes
+
+
+def test_emulator_latency_past_the_timeout_is_a_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    with EmulatorServer(rate_limit=1000, latency=2.0) as emulator:
+        monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", emulator.connection_json())
+        error = _network_error(timeout=0.3)
+    assert (error.timeout, error.may_have_been_billed) == ("read", True)
+
+
+# -- answers of the wrong shape or size ------------------------------------------------------------
+# Answers of the wrong shape or size, over real HTTP: a per-row code with its attempts, never a crash or huge read.
+
+REPLY_IMAGE = base64.b64encode(make_png(seed=12)).decode()
 GOOD = {"ID": "S1234567D", "EnName": "TAN AH KOW", "WarnCardInfos": [-9108], "RequestId": "req-good"}
 
 
@@ -37,7 +140,9 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Answer], Hostil
 
 def _api_error(return_head_image: bool = False) -> TencentCloudAPIError:
     with pytest.raises(TencentCloudAPIError) as err:
-        TencentOcrHook(timeout=5).recognize_singapore_id_card(image_base64=IMAGE, return_head_image=return_head_image)
+        TencentOcrHook(timeout=5).recognize_singapore_id_card(
+            image_base64=REPLY_IMAGE, return_head_image=return_head_image
+        )
     return err.value
 
 
@@ -66,7 +171,7 @@ def test_field_of_the_wrong_type_is_a_per_image_invalid_response(serve: Callable
 
 def test_documented_shape_still_parses(serve: Callable) -> None:
     serve(lambda h: send_json(h, {"Response": {**GOOD, "Sex": None}}))
-    result = TencentOcrHook().recognize_singapore_id_card(image_base64=IMAGE)
+    result = TencentOcrHook().recognize_singapore_id_card(image_base64=REPLY_IMAGE)
     assert (result.id_number, result.sex, result.warn_codes, result.request_id) == (
         "S1234567D",
         "",
@@ -100,7 +205,7 @@ def test_a_portrait_raises_the_cap(serve: Callable) -> None:
     """3 MB of portrait is fine when the portrait was asked for, refused when it was not."""
     photo = base64.b64encode(make_png(seed=1) + b"\0" * (2 * 1024 * 1024)).decode()
     serve(lambda h: send_json(h, {"Response": {**GOOD, "Photo": photo}}))
-    result = TencentOcrHook().recognize_singapore_id_card(image_base64=IMAGE, return_head_image=True)
+    result = TencentOcrHook().recognize_singapore_id_card(image_base64=REPLY_IMAGE, return_head_image=True)
     assert result.photo and len(result.photo) > 2 * 1024 * 1024
     assert _api_error(return_head_image=False).code == "ResponseTooLarge"
 
