@@ -182,6 +182,15 @@ class OutputPathRefused(TencentOcrError, ValueError):
     """The output or cache would overwrite an input (or each other): refused before any call."""
 
 
+class UnsupportedAction(TencentOcrError):
+    """A manifest row names no action, or one the provider does not serve: that row becomes an error row.
+
+    Its message names the value's problem, never a row's personal data; the task goes on.
+    """
+
+    code = "UnsupportedAction"
+
+
 class RunAborted(TencentOcrError, RuntimeError):
     """The run stopped before its end for a cause no retry fixes; ``error`` is the API error that did, if any."""
 

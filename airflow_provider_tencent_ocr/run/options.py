@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from airflow_provider_tencent_ocr.choices import SendAs, check_choice
@@ -13,9 +15,13 @@ DEFAULT_RETRY_DEADLINE = 6 * 3600.0
 class RunOptions:
     """How to call the API.
 
-    ``max_requests_per_second`` is the ceiling of the pacing; throttling lowers it (see
-    ``ratelimit``). ``max_in_flight`` is the ceiling of the adaptive concurrency (see
-    ``concurrency``). ``max_attempts`` bounds the attempts that count (throttles do not count);
+    ``max_requests_per_second`` is the ceiling of each action's pacing; throttling lowers it (see
+    ``ratelimit``): None gives every action its documented limit, a number sets every action, a
+    mapping ``{action: rate}`` sets those actions (the others keep their documented limit).
+    ``max_in_flight`` is the ceiling of each action's adaptive concurrency (see ``concurrency``).
+    ``reorder_rows`` bounds the rows read ahead of the oldest unfinished one: rows of a fast action
+    are sent while an earlier slow action's row waits, and still written in manifest order.
+    ``max_attempts`` bounds the attempts that count (throttles do not count);
     ``retry_deadline`` (seconds from the start of the run) bounds all retrying, throttles
     included: after it, a call that still fails makes an error row. ``timeout`` is the hook's
     request timeout, used to keep answers well inside it; None reads it from the recogniser's
@@ -28,7 +34,7 @@ class RunOptions:
 
     send_as: SendAs = "base64"
     return_head_image: bool = False
-    max_requests_per_second: float = 20.0
+    max_requests_per_second: float | Mapping[str, float] | None = None
     max_in_flight: int = 16
     max_attempts: int = 5
     retry_max_wait: float = 20.0
@@ -40,13 +46,21 @@ class RunOptions:
     image_timeout: float = 30.0
     image_deadline: float = 60.0
     write_rows: int = 5000
+    reorder_rows: int = 20000
 
     def __post_init__(self) -> None:
         check_choice("send_as", self.send_as, SendAs)
         if self.max_in_flight < 1 or self.max_attempts < 1 or self.write_rows < 1:
             raise ValueError("max_in_flight, max_attempts and write_rows (batch_rows) must be at least 1")
-        if self.max_requests_per_second <= 0:
-            raise ValueError(f"max_requests_per_second must be positive, not {self.max_requests_per_second!r}")
+        if self.reorder_rows < 1:
+            raise ValueError(f"reorder_rows must be at least 1, not {self.reorder_rows!r}")
+        rates = self.max_requests_per_second
+        if isinstance(rates, Mapping):
+            object.__setattr__(self, "max_requests_per_second", dict(rates))  # a copy: later edits change nothing
+            for action, rate in rates.items():
+                _check_rate(f"max_requests_per_second[{action!r}]", rate)
+        elif rates is not None:
+            _check_rate("max_requests_per_second", rates)
         if self.max_error_rate is not None and not 0 <= self.max_error_rate <= 1:
             raise ValueError(f"max_error_rate must be between 0 and 1, not {self.max_error_rate!r}")
         if self.retry_deadline is not None and self.retry_deadline <= 0:
@@ -55,6 +69,18 @@ class RunOptions:
         check_seconds("progress_interval", self.progress_interval)
         check_seconds("image_timeout", self.image_timeout)
         check_seconds("image_deadline", self.image_deadline)
+
+    def rate_for(self, action: str, documented: float) -> float:
+        """The pacing ceiling of ``action``: the option for it, else its documented limit."""
+        rates = self.max_requests_per_second
+        if isinstance(rates, Mapping):
+            return float(rates.get(action, documented))
+        return documented if rates is None else float(rates)
+
+
+def _check_rate(name: str, rate: object) -> None:
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or rate <= 0:
+        raise ValueError(f"{name} must be a positive number of requests per second, not {rate!r}")
 
 
 def check_seconds(name: str, value: object, *, optional: bool = False) -> None:

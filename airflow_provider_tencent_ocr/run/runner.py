@@ -1,4 +1,4 @@
-"""Run one OCR action over a manifest: concurrent, paced, retried, cached, streamed in order.
+"""Run OCR over a manifest: concurrent, paced per action, retried, cached, streamed in order.
 
 Nothing here imports Airflow, so it can be driven and benchmarked directly. Every manifest row
 yields exactly one output row, in manifest order, with its result or its error; only a fatal
@@ -7,13 +7,14 @@ results already paid for stay in the cache for the next attempt.
 
 The parts, each readable and testable alone:
 
+- ``documents``: what an operator reads and writes (each row's action, the call, the row);
 - ``worker``: one row to one outcome (image, de-duplication, cache, call, retries), per run;
-- ``ratelimit``: pacing, slowed only by throttling (CUBIC, fair between tasks on one account);
-- ``concurrency``: how many calls in flight, following the service's latency;
+- ``ratelimit``: pacing per action, slowed only by throttling (CUBIC, fair between tasks on one account);
+- ``concurrency``: how many calls in flight per action, following the service's latency;
 - ``retries``: why a call failed, what that costs, how long to wait;
 - ``inflight``: identical images in flight are one call;
 - ``progress``: the progress and retry lines of the task log;
-- this module: the pool, the order of the output, the row, and the summary.
+- this module: one lane (threads) per action, the order of the output, the row, and the summary.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
 from airflow_provider_tencent_ocr.exceptions import (
     ErrorRateExceeded,
     RunAborted,
@@ -42,6 +42,7 @@ from airflow_provider_tencent_ocr.exceptions import (
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
 from airflow_provider_tencent_ocr.io.uris import redact_uri
+from airflow_provider_tencent_ocr.run.documents import DocumentFormat, OutputRow, SingaporeFormat, UnsupportedAction
 from airflow_provider_tencent_ocr.run.options import RunOptions
 from airflow_provider_tencent_ocr.run.progress import ProgressReporter
 from airflow_provider_tencent_ocr.run.repeats import Bounded
@@ -61,6 +62,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+PORTRAIT_REORDER_ROWS = 1000
 
 
 class RowSink(Protocol):
@@ -157,6 +160,86 @@ def _remove_in_background(folder: str) -> None:
     threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, daemon=False).start()
 
 
+def _ready(item: Future[Outcome] | Outcome) -> bool:
+    return not isinstance(item, Future) or item.done()
+
+
+class _Lane:
+    """One action's rows: its own queue and threads, at most ``window`` of its rows submitted at a time.
+
+    Rows beyond the window wait in the lane's queue without a thread, so a row whose image the run
+    has recognised meanwhile is served from memory when its turn comes, not read and sent again.
+    """
+
+    def __init__(self, worker: RowWorker, action: str, *, threads: int, window: int) -> None:
+        self.worker = worker
+        self.action = action
+        self.window = window
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix=f"tencent-ocr-{action}")
+        self.queue: collections.deque[tuple[ManifestRow, Future[Outcome]]] = collections.deque()
+        self.active = 0
+        self.lock = threading.Lock()
+
+    def submit(self, row: ManifestRow) -> Future[Outcome]:
+        future: Future[Outcome] = Future()
+        with self.lock:
+            self.queue.append((row, future))
+        self._feed()
+        return future
+
+    def _feed(self) -> None:
+        while True:
+            with self.lock:
+                if self.active >= self.window or not self.queue:
+                    return
+                row, future = self.queue.popleft()
+                self.active += 1
+            known = self.worker.known(row, self.action)  # a repeated image: no thread, no read
+            if known is None:
+                self.pool.submit(self._process, row, future)
+                continue
+            future.set_result(known)
+            with self.lock:
+                self.active -= 1
+
+    def _process(self, row: ManifestRow, future: Future[Outcome]) -> None:
+        try:
+            future.set_result(self.worker.process(row, self.action))  # never raises
+        finally:
+            with self.lock:
+                self.active -= 1
+            self._feed()
+
+
+class _Lanes:
+    """One lane per action, made on the action's first row; a row naming no served action needs none."""
+
+    def __init__(self, worker: RowWorker, document: DocumentFormat, *, threads: int) -> None:
+        self.worker = worker
+        self.document = document
+        self.threads = threads
+        self.lanes: dict[str, _Lane] = {}
+
+    def submit(self, row: ManifestRow) -> tuple[ManifestRow, str | None, Future[Outcome] | Outcome]:
+        try:
+            action = self.document.action_of(row)
+        except UnsupportedAction as err:
+            return row, None, self.worker.unsupported(err)
+        lane = self.lanes.get(action)
+        if lane is None:
+            # Twice as many threads as calls may be in flight: rows waiting to retry sleep in their
+            # threads without a slot; four times as many rows submitted, so no thread idles.
+            lane = self.lanes[action] = _Lane(self.worker, action, threads=self.threads, window=4 * self.threads)
+        return row, action, lane.submit(row)
+
+    def __enter__(self) -> _Lanes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for lane in self.lanes.values():
+            lane.pool.shutdown(wait=True)
+
+
 class OcrRunner:
     """Drives the recogniser over a manifest into a row sink; may be run again (state is per run)."""
 
@@ -166,12 +249,14 @@ class OcrRunner:
         options: RunOptions | None = None,
         *,
         cache: ResultCache | None = None,
-        row_transform: Callable[[sg.SingaporeIdCardRow], sg.SingaporeIdCardRow] | None = None,
+        row_transform: Callable[[Any], Any] | None = None,
+        document: DocumentFormat | None = None,
     ) -> None:
         self.recogniser = recogniser
         self.options = options or RunOptions()
         self.cache = cache
         self.row_transform = row_transform
+        self.document: DocumentFormat = document or SingaporeFormat()
         self.last_run: RowWorker | None = None  # the latest run's worker: its pacing, concurrency, counts
         # Finished columns of recent results (keyed by the result object, kept alive with it), so repeated
         # rows are not rebuilt: ``row_transform`` must depend on the row's result only, not its identity.
@@ -191,7 +276,9 @@ class OcrRunner:
                 scratch = tempfile.mkdtemp(prefix="tencent-ocr-run-")
                 scope.callback(_remove_in_background, scratch)
                 cache = scope.enter_context(ResultCache(os.path.join(scratch, "dedup"), claims=False))
-            worker = self.last_run = RowWorker(self.recogniser, self.options, cache, started=started)
+            worker = self.last_run = RowWorker(
+                self.recogniser, self.options, cache, started=started, document=self.document
+            )
             with ProgressReporter(total, worker.progress, worker.retries, interval=self.options.progress_interval):
                 self._stream(manifest, sink, summary, worker, cache)
         summary.api_calls = worker.calls
@@ -213,33 +300,35 @@ class OcrRunner:
     def _stream(
         self, manifest: Manifest, sink: RowSink, summary: RunSummary, worker: RowWorker, cache: ResultCache
     ) -> None:
-        """Keep the pool busy across batch boundaries; hand rows to the sink in manifest order.
+        """Send every action's rows at that action's own pace; hand rows to the sink in manifest order.
 
-        A bounded window of submitted rows (not a whole batch at a time) means one slow row never
-        idles the other workers, and memory stays bounded by the window and one output batch. The
-        pool has twice as many threads as calls may be in flight: rows waiting to retry sleep in
-        their threads without a concurrency slot, and fresh rows still find a thread.
+        Each action has its own lane: a pool of threads (twice its calls in flight, so rows waiting
+        to retry sleep without a slot) fed by its own queue. A slow action's rows therefore never
+        hold the threads a fast action's rows need. Reading runs ahead of the oldest unfinished row
+        by at most ``reorder_rows`` rows: finished rows wait there for their turn, so memory stays
+        bounded while the fast actions keep going.
         """
-        window = 8 * self.options.max_in_flight
-        pending: collections.deque[tuple[ManifestRow, Future[Outcome] | Outcome]] = collections.deque()
+        pending: collections.deque[tuple[ManifestRow, str | None, Future[Outcome] | Outcome]] = collections.deque()
         finished: list[dict[str, Any]] = []
+        window = max(self.options.reorder_rows, 8 * self.options.max_in_flight)
+        if self.options.return_head_image:  # finished rows then hold portraits: wait with fewer of them
+            window = min(window, PORTRAIT_REORDER_ROWS)
 
         def drain(keep: int) -> None:
-            while len(pending) > keep:
-                row, item = pending.popleft()
-                finished.append(self._row(row, item.result() if isinstance(item, Future) else item, summary))
+            while pending and (len(pending) > keep or _ready(pending[0][2])):
+                row, action, item = pending.popleft()
+                outcome = item.result() if isinstance(item, Future) else item
+                finished.append(self._row(row, action, outcome, summary))
                 if len(finished) >= self.options.write_rows and not worker.fatal.is_set():
                     sink.write_rows(finished)
                     finished.clear()
 
-        threads = 2 * self.options.max_in_flight
-        with ThreadPoolExecutor(threads, thread_name_prefix="tencent-ocr") as pool:
+        with _Lanes(worker, self.document, threads=2 * self.options.max_in_flight) as lanes:
             for batch in manifest.iter_batches():
                 for row in batch:
                     if worker.fatal.is_set():
                         break
-                    known = worker.known(row)  # a repeated image: no thread, no read
-                    pending.append((row, known if known is not None else pool.submit(worker.process, row)))
+                    pending.append(lanes.submit(row))
                     drain(window)
             drain(0)
         if finished and not worker.fatal.is_set():
@@ -257,7 +346,7 @@ class OcrRunner:
         )
 
     # -- output -------------------------------------------------------------------------------
-    def _row(self, row: ManifestRow, outcome: Outcome, summary: RunSummary) -> dict[str, Any]:
+    def _row(self, row: ManifestRow, action: str | None, outcome: Outcome, summary: RunSummary) -> dict[str, Any]:
         built = self._built.get(id(outcome.result)) if outcome.result is not None else None
         if built is not None and built[0] is outcome.result:  # a repeated result: its columns are known
             _, columns, warn_counts = built
@@ -274,10 +363,11 @@ class OcrRunner:
                 "request_id": outcome.request_id,
                 "attempts": outcome.attempts,
                 "ocr_at": outcome.ocr_at,
-                **row.carried,
+                **self.document.carried(row),
             }
-        out = sg.SingaporeIdCardRow.build(
-            record_id=row.record_id,
+        out: OutputRow = self.document.build_row(
+            row,
+            action,
             image_uri=redact_uri(row.image_uri),  # no userinfo, signatures or tokens in the output
             image_sha256=outcome.image_sha256,
             result=outcome.result,
@@ -308,4 +398,4 @@ class OcrRunner:
                 summary.warnings_by_code[code] = summary.warnings_by_code.get(code, 0) + n
             if outcome.result is not None:  # the row transform depends on the result only: reuse its columns
                 self._built.put(id(outcome.result), (outcome.result, out.to_dict(), warn_counts))
-        return {**out.to_dict(), **row.carried}
+        return {**out.to_dict(), **self.document.carried(row)}

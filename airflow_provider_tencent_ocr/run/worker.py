@@ -1,9 +1,11 @@
 """One run's work on one manifest row: read the image, de-duplicate, use the cache, call, retry.
 
 A :class:`RowWorker` lives for one run only, so its counters, its pacing and its concurrency start
-fresh every time (a runner can run again safely). Every call goes through two gates: the adaptive
-concurrency (how many at once) and the adaptive pacing (how many per second). A call waiting to
-be retried holds neither, so it never keeps a fresh row from being sent.
+fresh every time (a runner can run again safely). Every call goes through two gates of its
+action: the adaptive concurrency (how many at once) and the adaptive pacing (how many per
+second). Tencent limits each action per account separately, so each action has its own pair,
+created on its first row with the action's documented limit. A call waiting to be retried holds
+neither, so it never keeps a fresh row from being sent.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
 from airflow_provider_tencent_ocr.exceptions import InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
 from airflow_provider_tencent_ocr.io.images import encode_checked, is_http_url, load_image
@@ -25,6 +27,7 @@ from airflow_provider_tencent_ocr.io.manifest import ManifestRow
 from airflow_provider_tencent_ocr.io.presign import SERVICE_DOWNLOAD_ERRORS, is_object_store_uri, sign_image
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
+from airflow_provider_tencent_ocr.run.documents import DocumentFormat, SingaporeFormat, UnsupportedAction
 from airflow_provider_tencent_ocr.run.inflight import InFlight
 from airflow_provider_tencent_ocr.run.options import RunOptions
 from airflow_provider_tencent_ocr.run.progress import Progress
@@ -40,11 +43,7 @@ UNREACHED_LIMIT = 5
 
 
 class Recogniser(Protocol):
-    """What the runner needs of the hook (``TencentOcrHook`` satisfies it)."""
-
-    def recognize_singapore_id_card(
-        self, *, image_base64: str | None = None, image_url: str | None = None, return_head_image: bool = False
-    ) -> sg.SingaporeIdCardResult: ...
+    """What the runner needs of the hook: the typed method its ``DocumentFormat`` calls (``TencentOcrHook``)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class Outcome:
     """What happened to one row."""
 
     image_sha256: str | None = None
-    result: sg.SingaporeIdCardResult | None = None
+    result: Any = None  # the format's typed result (it has ``request_id``), None on error
     error_code: str | None = None
     error_message: str | None = None
     request_id: str | None = None
@@ -85,17 +84,32 @@ def _cache_key(action: str, digest: str, return_head_image: bool) -> str:
     return cache_key(action, digest, {"return_head_image": return_head_image})
 
 
+@dataclass(frozen=True)
+class ActionLimits:
+    """One action's gates: its pacing (per account and action) and its calls in flight."""
+
+    pacing: AdaptiveRateLimiter
+    concurrency: AdaptiveConcurrency
+
+
 class RowWorker:
     """Turns manifest rows into :class:`Outcome` s for one run; thread-safe, one instance per run."""
 
     def __init__(
-        self, recogniser: Recogniser, options: RunOptions, cache: ResultCache | None, *, started: float
+        self,
+        recogniser: Recogniser,
+        options: RunOptions,
+        cache: ResultCache | None,
+        *,
+        started: float,
+        document: DocumentFormat | None = None,
     ) -> None:
         self.recogniser = recogniser
         self.options = options
         self.cache = cache
-        self.pacing = AdaptiveRateLimiter(options.max_requests_per_second)
-        self.concurrency = AdaptiveConcurrency(options.max_in_flight, timeout=request_timeout(recogniser, options))
+        self.document: DocumentFormat = document or SingaporeFormat()
+        self._timeout = request_timeout(recogniser, options)
+        self.limits: dict[str, ActionLimits] = {}  # by action, each made on the action's first row
         self.retries = RetryStats()
         self.deadline = started + options.retry_deadline if options.retry_deadline else None
         self.fatal = threading.Event()
@@ -117,16 +131,36 @@ class RowWorker:
         self.obtained = 0  # recognitions paid for in this run
         self._retry_downloads = retry_downloads(options.max_attempts, options.retry_max_wait, self.fatal)
 
+    def limits_for(self, action: str) -> ActionLimits:
+        """The action's pacing and concurrency, made on first use with its documented (or configured) limit."""
+        with self._lock:
+            limits = self.limits.get(action)
+            if limits is None:
+                rate = self.options.rate_for(action, self.document.default_rate(action))
+                limits = self.limits[action] = ActionLimits(
+                    AdaptiveRateLimiter(rate), AdaptiveConcurrency(self.options.max_in_flight, timeout=self._timeout)
+                )
+            return limits
+
     def progress(self) -> Progress:
+        """A snapshot for the progress line; rates and limits are summed over the actions seen so far."""
         with self._lock:
             done, errors, sending = self.done, self.errors, self.sending
-        return Progress(done, errors, sending, self.concurrency.limit, self.pacing.rate, self.pacing.max_rate)
+            limits = list(self.limits.values())
+        return Progress(
+            done,
+            errors,
+            sending,
+            sum(limit.concurrency.limit for limit in limits),
+            sum(limit.pacing.rate for limit in limits),
+            sum(limit.pacing.max_rate for limit in limits),
+        )
 
     # -- one row ----------------------------------------------------------------------------
-    def process(self, row: ManifestRow) -> Outcome:
-        """The row's outcome; never raises (an unexpected error becomes an error outcome)."""
+    def process(self, row: ManifestRow, action: str) -> Outcome:
+        """The row's outcome under ``action``; never raises (an unexpected error becomes an error outcome)."""
         try:
-            outcome = self._recognise_row(row)
+            outcome = self._recognise_row(row, action)
         except Stopped:
             outcome = Outcome(error_code="NotProcessed", error_message="the run stopped at a fatal error")
         except Exception as err:  # a bug or an unexpected library error: one error row, not a lost run
@@ -137,43 +171,51 @@ class RowWorker:
             self.errors += outcome.result is None
         return outcome
 
-    def known(self, row: ManifestRow) -> Outcome | None:
+    def unsupported(self, err: UnsupportedAction) -> Outcome:
+        """The error outcome of a row naming no action this run serves (counted as done, no call)."""
+        with self._lock:
+            self.done += 1
+            self.errors += 1
+        return Outcome(error_code=err.code, error_message=str(err))
+
+    def known(self, row: ManifestRow, action: str) -> Outcome | None:
         """The outcome of a row whose image this run has already recognised (no read, no thread), else None.
 
         Cheap enough to ask on the caller's thread for every row: one ``stat`` and two map lookups. Never
         raises: a URI it cannot judge (malformed, unreadable) takes the normal path, which reports it.
         """
         try:
-            return self._known(row)
+            return self._known(row, action)
         except Exception:
             return None
 
-    def _known(self, row: ManifestRow) -> Outcome | None:
+    def _known(self, row: ManifestRow, action: str) -> Outcome | None:
         uri = (row.image_uri or "").strip()
         if not uri:
             return None
         if self.options.send_as == "url" and is_http_url(uri):
-            key = self._url_key(uri)
+            key = self._url_key(action, uri)
         else:
             digest = self._digests.lookup(uri)
             if digest is None:
                 return None
-            key = self._key(digest)
+            key = self._key(action, digest)
         outcome = self._finished.get(key)
         if outcome is not None:
             with self._lock:
                 self.done += 1
         return outcome
 
-    def _key(self, digest: str) -> str:
-        return _cache_key(sg.ACTION, digest, self.options.return_head_image)
+    def _key(self, action: str, digest: str) -> str:
+        """The action is part of the key: one image read under two actions is two results."""
+        return _cache_key(action, digest, self.options.return_head_image)
 
-    def _url_key(self, uri: str) -> str:
+    def _url_key(self, action: str, uri: str) -> str:
         """The object, not its signature: a re-signed URL is the same key."""
         options = {"return_head_image": self.options.return_head_image}
-        return cache_key(sg.ACTION, "url:" + (redact_uri(uri) or uri), options)
+        return cache_key(action, "url:" + (redact_uri(uri) or uri), options)
 
-    def _recognise_row(self, row: ManifestRow) -> Outcome:
+    def _recognise_row(self, row: ManifestRow, action: str) -> Outcome:
         uri = (row.image_uri or "").strip()
         if not uri:
             return Outcome(
@@ -181,9 +223,9 @@ class RowWorker:
                 error_message=f"manifest row {row.index} has no image URI: fill the image column or remove the row",
             )
         if self.options.send_as == "url" and is_http_url(uri):
-            return self._once(self._url_key(uri), None, {"image_url": uri})
+            return self._once(action, self._url_key(action, uri), None, {"image_url": uri})
         if self.options.send_as == "url" and is_object_store_uri(uri):
-            return self._fetched_by_service(uri)
+            return self._fetched_by_service(uri, action)
         signature = stat_signature(uri)  # before reading: a change while reading shows at the next lookup
         try:
             data = self._retry_downloads(
@@ -202,9 +244,9 @@ class RowWorker:
             return Outcome(image_sha256=digest, error_code=err.code, error_message=err.message)
         self._digests.remember(uri, signature, digest)
         del data
-        return self._once(self._key(digest), digest, {"image_base64": encoded})
+        return self._once(action, self._key(action, digest), digest, {"image_base64": encoded})
 
-    def _fetched_by_service(self, uri: str) -> Outcome:
+    def _fetched_by_service(self, uri: str, action: str) -> Outcome:
         """``send_as="url"`` for an object-store image: the service downloads a presigned URL.
 
         Cached by the object's identity (never the signature). When the service could not download
@@ -218,52 +260,51 @@ class RowWorker:
                 signed = self._retry_downloads(sign_image, uri, conn_id=self.options.storage_conn_id)
             except InvalidImageError as err:
                 return Outcome(error_code=err.code, error_message=err.message, attempts=attempts)
-            key = cache_key(sg.ACTION, signed.identity, {"return_head_image": self.options.return_head_image})
-            outcome = self._once(key, None, {"image_url": signed.url})
+            key = cache_key(action, signed.identity, {"return_head_image": self.options.return_head_image})
+            outcome = self._once(action, key, None, {"image_url": signed.url})
             attempts += outcome.attempts
             if outcome.error_code not in SERVICE_DOWNLOAD_ERRORS or attempt == self.options.max_attempts:
                 break
             time.sleep(min(self.options.retry_max_wait, 0.25 * 2**attempt))
         return replace(outcome, attempts=attempts)
 
-    def _once(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
+    def _once(self, action: str, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
         """Serve from the cache or call, once per key at a time; rows joining a call share its outcome."""
-        outcome, owner = self._inflight.once(key, lambda: self._cached_or_called(key, digest, image))
+        outcome, owner = self._inflight.once(key, lambda: self._cached_or_called(action, key, digest, image))
         if outcome.result is not None:  # later rows with this image: served as from the cache, no call
             self._finished.put(key, replace(outcome, attempts=0, from_cache=True))
         return outcome if owner else replace(outcome, attempts=0)
 
-    def _cached_or_called(self, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
+    def _cached_or_called(self, action: str, key: str, digest: str | None, image: dict[str, str]) -> Outcome:
         """From the cache; else, once this run holds the key's claim, from a call (stored for every task).
 
         While another task holds the claim, its result is awaited rather than paid for again.
         """
         if self.cache is None:
-            return replace(self._call(image), image_sha256=digest)
+            return replace(self._call(action, image), image_sha256=digest)
         cached = self.cache.get(key) or self.cache.claim_or_wait(key, self.fatal)
         if cached is None and self.fatal.is_set():
             self.cache.release(key)
             raise Stopped
         if cached is not None:
-            outcome = self._from_cache(cached, digest)
+            outcome = self._from_cache(action, cached, digest)
             if outcome is not None:
                 return outcome
             # A stored answer that does not fit the schema (kept by an earlier version): paid again, replaced.
         try:
-            outcome = replace(self._call(image), image_sha256=digest)
+            outcome = replace(self._call(action, image), image_sha256=digest)
             if outcome.result is not None:
                 obtained_at = outcome.ocr_at.timestamp() if outcome.ocr_at else 0.0
-                self.cache.put(key, outcome.result.to_response(), obtained_at)
+                self.cache.put(key, self.document.to_cache(outcome.result), obtained_at)
         finally:
             self.cache.release(key)
         return outcome
 
-    @staticmethod
-    def _from_cache(cached: tuple[dict[str, Any], float], digest: str | None) -> Outcome | None:
+    def _from_cache(self, action: str, cached: tuple[dict[str, Any], float], digest: str | None) -> Outcome | None:
         """The cached answer as an outcome; None when it does not fit the answer's schema (a miss)."""
         response, obtained_at = cached
         try:
-            result = sg.SingaporeIdCardResult.from_response(response)
+            result = self.document.from_cache(action, response)
         except TencentCloudAPIError as err:
             log.warning("a cached result does not fit the answer's schema (%s); it is not used", err.code)
             return None
@@ -276,25 +317,26 @@ class RowWorker:
         )
 
     # -- one call, retried --------------------------------------------------------------------
-    def _call(self, image: dict[str, str]) -> Outcome:
+    def _call(self, action: str, image: dict[str, str]) -> Outcome:
         budget = CallBudget(
             self.options.max_attempts, self.deadline, self.options.retry_max_wait, self.retries, self.fatal
         )
+        limits = self.limits_for(action)
         attempts = 0
 
-        def attempt() -> sg.SingaporeIdCardResult:
+        def attempt() -> Any:
             nonlocal attempts
             self._warm_up()
-            if self.fatal.is_set() or not self.concurrency.acquire(self.fatal):
+            if self.fatal.is_set() or not limits.concurrency.acquire(self.fatal):
                 raise Stopped
             try:
-                sent_at = self.pacing.acquire(self.fatal)
+                sent_at = limits.pacing.acquire(self.fatal)
                 if self.fatal.is_set():
                     raise Stopped
                 attempts += 1
-                return self._send(image, sent_at, budget)
+                return self._send(action, limits, image, sent_at, budget)
             finally:
-                self.concurrency.release()
+                limits.concurrency.release()
 
         try:
             result = budget.run(attempt, _api_retryable)
@@ -318,15 +360,17 @@ class RowWorker:
         if callable(get_conn):
             get_conn()
 
-    def _send(self, image: dict[str, str], sent_at: float, budget: CallBudget) -> sg.SingaporeIdCardResult:
-        """One request; its answer feeds the pacing (throttles) and the concurrency (latency, timeouts)."""
+    def _send(
+        self, action: str, limits: ActionLimits, image: Mapping[str, str], sent_at: float, budget: CallBudget
+    ) -> Any:
+        """One request; its answer feeds the action's pacing (throttles) and concurrency (latency, timeouts)."""
         with self._lock:
             self.calls += 1
             self.sending += 1
         began = time.monotonic()
         try:
-            result = self.recogniser.recognize_singapore_id_card(
-                **image, return_head_image=self.options.return_head_image
+            result = self.document.recognise(
+                self.recogniser, action, image, return_head_image=self.options.return_head_image
             )
         except TencentCloudAPIError as err:
             self._note_reach(err)
@@ -337,17 +381,17 @@ class RowWorker:
             elif err.retryable:
                 verdict = budget.failed(err)
                 if verdict.signal == "throttle":
-                    self.pacing.on_throttled(sent_at)
+                    limits.pacing.on_throttled(sent_at)
                 elif verdict.signal == "read_timeout":
-                    self.concurrency.on_timeout()
+                    limits.concurrency.on_timeout()
                 elif verdict.signal == "overload":
-                    self.concurrency.on_overload()
+                    limits.concurrency.on_overload()
             raise
         finally:
             with self._lock:
                 self.sending -= 1
         self._note_reach(None)
-        self.concurrency.on_latency(time.monotonic() - began)
+        limits.concurrency.on_latency(time.monotonic() - began)
         return result
 
     def _note_reach(self, err: TencentCloudAPIError | None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from helpers import OneAtATime, make_png, settled
 
+from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
@@ -93,7 +94,7 @@ def test_throttle_storm_of_three_clients_on_one_account_ends_with_no_error_rows(
     assert emulator.stats.billed == 45 and set(emulator.stats.images.values()) == {1}
     # Every throttle answer was retried, and counted as such in the XCom summaries.
     assert sum(results[i][0].to_dict()["retries"]["throttled"] for i in range(3)) == throttled
-    assert any(r.last_run is not None and r.last_run.pacing.decreases > 0 for r in runners)
+    assert any(r.last_run is not None and r.last_run.limits_for(ACTION).pacing.decreases > 0 for r in runners)
 
 
 def test_throttles_do_not_use_up_max_attempts(tmp_path, connect):
@@ -125,7 +126,7 @@ def test_server_errors_retry_without_slowing_the_pacing(tmp_path, connect):
     assert [r["status"] for r in rows] == ["ok"] * 12
     assert summary.retries["server_error"] == emulator.stats.requests - 12 > 0
     assert summary.retries["throttled"] == 0
-    pacing = runner.last_run.pacing
+    pacing = runner.last_run.limits_for(ACTION).pacing
     assert pacing.decreases == 0 and pacing.rate == pacing.max_rate
 
 
@@ -136,7 +137,7 @@ def test_throttles_do_slow_the_pacing(tmp_path, connect):
         runner = OcrRunner(connect(emulator)(), RunOptions(**FAST))
         summary, rows = run_list(runner, paths)
     assert [r["status"] for r in rows] == ["ok"] * 12
-    assert summary.retries["throttled"] > 0 and runner.last_run.pacing.decreases > 0
+    assert summary.retries["throttled"] > 0 and runner.last_run.limits_for(ACTION).pacing.decreases > 0
 
 
 # -- a slow service costs time, not money -------------------------------------------------------------
@@ -151,7 +152,7 @@ def test_overloaded_service_gets_fewer_calls_at_once_instead_of_paying_twice(tmp
         billed = emulator.stats.billed
     assert [r["status"] for r in rows] == ["ok"] * 14, [r["error_code"] for r in rows]
     assert billed <= 1.1 * 14, emulator.stats.images
-    assert runner.last_run.concurrency.timeout == 2.0
+    assert runner.last_run.limits_for(ACTION).concurrency.timeout == 2.0
     assert emulator.stats.max_in_flight < 10  # 16 at once would have queued past the timeout
 
 
@@ -164,7 +165,7 @@ def test_read_timeouts_shrink_concurrency_and_are_counted(tmp_path, connect):
         settled(emulator)
     assert [r["error_code"] for r in rows] == ["ClientNetworkError"] * 3
     assert summary.retries["timeout"] == 3  # one retry per row, each after a read timeout
-    assert runner.last_run.concurrency.limit == 1.0  # halved on every read timeout, down to one
+    assert runner.last_run.limits_for(ACTION).concurrency.limit == 1.0  # halved on every read timeout, down to one
 
 
 # -- a runner can run again -----------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Pacing per action: each action of a mixed manifest runs at its own limit, at the same time.
+
+Real HTTP against the emulator (its account limit set high, so only the client's pacing is
+observed): a ``DocumentFormat`` sends two kinds of row under two action names through the
+Singapore endpoint, one paced at 20/s and one at 4/s, interleaved in the manifest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from helpers import make_png
+
+from airflow_provider_tencent_ocr.io.manifest import ManifestRow, manifest_from_images
+from airflow_provider_tencent_ocr.run.documents import SingaporeFormat, UnsupportedAction
+from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
+from tencent_ocr_emulator.server import EmulatorServer
+from tests.run.test_runner import ListSink, connect  # noqa: F401 - the fixture
+
+FAST, SLOW = "FastAction", "SlowAction"
+
+
+class TwoActions(SingaporeFormat):
+    """Even rows are FAST (20/s), odd rows SLOW (4/s); image names starting with ``x`` name no action."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[float]] = {FAST: [], SLOW: []}
+        self._lock = threading.Lock()
+
+    def action_of(self, row: ManifestRow) -> str:
+        if "/x" in (row.image_uri or ""):
+            raise UnsupportedAction("this row names no action the test serves")
+        return FAST if row.index % 2 == 0 else SLOW
+
+    def default_rate(self, action: str) -> float:
+        return {FAST: 20.0, SLOW: 4.0}[action]
+
+    def recognise(self, recogniser: Any, action: str, image: Mapping[str, str], *, return_head_image: bool) -> Any:
+        with self._lock:
+            self.sent[action].append(time.monotonic())
+        return super().recognise(recogniser, action, image, return_head_image=return_head_image)
+
+
+def images(folder, n: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"card_{i:03d}.png"
+        path.write_bytes(make_png(6, 6, seed=i))
+        paths.append(str(path))
+    return paths
+
+
+def run(hook, paths, document, **options):
+    sink = ListSink()
+    runner = OcrRunner(hook, RunOptions(retry_max_wait=0.05, progress_interval=60.0, **options), document=document)
+    summary = runner.run(manifest_from_images(paths, batch_rows=7), sink, output="memory")
+    return summary, sink.rows, runner
+
+
+def test_a_fast_action_never_waits_behind_a_slow_one_and_rows_stay_in_order(tmp_path, connect):  # noqa: F811
+    paths = images(tmp_path / "img", 40)  # 20 fast, 20 slow, interleaved
+    document = TwoActions()
+    with EmulatorServer(rate_limit=1000) as emulator:
+        summary, rows, runner = run(connect(emulator), paths, document)
+    assert [r["image_uri"] for r in rows] == paths and [r["record_id"] for r in rows] == [str(i) for i in range(40)]
+    assert summary.ok == 40 and emulator.stats.billed == 40
+    fast, slow = sorted(document.sent[FAST]), sorted(document.sent[SLOW])
+    assert len(fast) == len(slow) == 20
+    # The slow action's calls are spaced at its own limit: never more than 4 (+1 at a window edge) in a second.
+    assert all(sum(1 for t in slow if s <= t < s + 1.0) <= 5 for s in slow)
+    # The fast action is not held to the slow one's pace: all 20 of its calls (~1 s at 20/s) are sent
+    # before the slow action's 10th call (>= 2.25 s at 4/s); in one shared lane they would interleave.
+    assert fast[-1] < slow[9]
+    assert set(runner.last_run.limits) == {FAST, SLOW}
+    assert runner.last_run.limits[SLOW].pacing.max_rate == pytest.approx(4.0 * 0.97)
+
+
+def test_a_number_or_a_mapping_overrides_the_documented_limits(tmp_path, connect):  # noqa: F811
+    paths = images(tmp_path / "img", 4)
+    with EmulatorServer(rate_limit=1000) as emulator:
+        hook = connect(emulator)
+        _, _, by_number = run(hook, paths, TwoActions(), max_requests_per_second=2.0)
+        _, _, by_mapping = run(hook, paths, TwoActions(), max_requests_per_second={SLOW: 1.5})
+    assert {a: lim.pacing.max_rate for a, lim in by_number.last_run.limits.items()} == pytest.approx(
+        {FAST: 2.0 * 0.97, SLOW: 2.0 * 0.97}
+    )
+    assert {a: lim.pacing.max_rate for a, lim in by_mapping.last_run.limits.items()} == pytest.approx(
+        {FAST: 20.0 * 0.97, SLOW: 1.5 * 0.97}  # FAST keeps its documented limit
+    )
+
+
+def test_a_row_without_a_served_action_is_an_error_row_and_costs_no_call(tmp_path, connect):  # noqa: F811
+    paths = images(tmp_path / "img", 3)
+    odd = tmp_path / "img" / "x_unknown.png"
+    odd.write_bytes(make_png(6, 6, seed=99))
+    manifest = [paths[0], str(odd), paths[1], paths[2]]
+    with EmulatorServer(rate_limit=1000) as emulator:
+        summary, rows, _ = run(connect(emulator), manifest, TwoActions())
+    assert [r["image_uri"] for r in rows] == manifest
+    assert [(r["status"], r["error_code"]) for r in rows] == [
+        ("ok", None),
+        ("error", "UnsupportedAction"),
+        ("ok", None),
+        ("ok", None),
+    ]
+    assert rows[1]["error_message"] == "this row names no action the test serves" and rows[1]["attempts"] == 0
+    assert summary.errors_by_code == {"UnsupportedAction": 1} and emulator.stats.billed == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), "20", True, {FAST: 0}])
+def test_a_bad_limit_is_refused_naming_the_argument(bad):
+    with pytest.raises(ValueError, match=r"max_requests_per_second.*positive number"):
+        RunOptions(max_requests_per_second=bad)
