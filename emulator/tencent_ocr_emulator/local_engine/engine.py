@@ -15,6 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 
+from tencent_ocr_emulator import actions
 from tencent_ocr_emulator.recognisers import Recognition, RecognitionAbandoned, RecognitionFailed
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,8 @@ class Outcome:
 
 
 SINGAPORE = "RecognizeSingaporeIDCardOCR"
-# The actions the offline engine reads, and the "no card" code each answers otherwise.
-READS = {
-    SINGAPORE: "FailedOperation.ImageNoIdCard",
-    "MLIDPassportOCR": "FailedOperation.NoPassport",
-    "MLIDCardOCR": "FailedOperation.NoMASIDCard",
-}
+# The actions the offline engine reads; any other action's document is never found.
+READS = frozenset({SINGAPORE, "MLIDPassportOCR", "MLIDCardOCR"})
 
 
 def analyse(image: bytes, return_head_image: bool = False, threads: int = 1, action: str = SINGAPORE) -> Outcome:
@@ -55,7 +52,8 @@ def _analyse(image: bytes, return_head_image: bool, threads: int, action: str) -
 
     from tencent_ocr_emulator.local_engine import documents, ocr, parse, quality
 
-    no_card = READS.get(action, "FailedOperation.ImageNoIdCard")
+    facts = actions.get(action)
+    no_card = facts.no_card_code if facts else actions.NO_ID_CARD
     if action not in READS:  # a document the offline engine has not learnt: it finds none
         return Outcome(error=(no_card, "The offline engine does not read this document type."))
     bgr = ocr.decode(image)
