@@ -34,3 +34,16 @@ def test_the_size_limits_are_declared_once():
 def test_credential_free_uris_have_one_owner():
     """Which parts of a URI are credentials is decided in io/uris.py; messages, output and logs all use it."""
     assert _modules_matching(r"(?m)^def (redact_uri|display_uri|redact_text)\(") == ["io/uris.py"]
+
+
+def test_the_limits_learn_from_call_outcomes_not_from_the_worker():
+    """The worker reports each call's outcome once (run/limits.py); it calls no limiter's feedback hooks itself."""
+    assert _modules_matching(r"\.on_(throttled|timeout|overload|latency)\(") == [
+        "run/concurrency.py",
+        "run/ratelimit.py",
+    ]
+
+
+def test_the_worker_uses_the_recogniser_interface_and_guesses_no_attribute():
+    worker = (PACKAGE / "run" / "worker.py").read_text()
+    assert "getattr(self.recogniser" not in worker and ".config.timeout" not in worker

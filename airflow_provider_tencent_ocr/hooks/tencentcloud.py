@@ -197,6 +197,14 @@ class TencentCloudHook(BaseHook):
             client = self._local.client = self._build_client()
         return client
 
+    def request_timeout(self) -> float:
+        """Seconds each request may take, from the connection (a run's adaptive concurrency learns from it)."""
+        return float(self.config.timeout)
+
+    def warm_up(self) -> None:
+        """Build this thread's client now, so a caller that paces its calls does not send the first one late."""
+        self.get_conn()
+
     def get_client(self) -> CommonClient:
         """Deprecated 0.1 name of :meth:`get_conn` (Airflow's convention); removed in 1.0.0."""
         warnings.warn("get_client() is deprecated and goes in 1.0.0: use get_conn()", DeprecationWarning, stacklevel=2)

@@ -22,6 +22,10 @@ import collections
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_tencent_ocr.run.limits import CallOutcome
 
 
 class AdaptiveConcurrency:
@@ -79,6 +83,15 @@ class AdaptiveConcurrency:
             self._cond.notify()
 
     # -- feedback ---------------------------------------------------------------------------
+    def observe(self, outcome: CallOutcome) -> None:
+        """Learn from one call's outcome (call it before :meth:`release`): latency of answers, timeouts, overload."""
+        if outcome.kind == "ok":
+            self.on_latency(outcome.latency)
+        elif outcome.kind == "read_timeout":
+            self.on_timeout()
+        elif outcome.kind == "overload":
+            self.on_overload()
+
     def on_latency(self, latency: float) -> None:
         """An answer that went through recognition came back after ``latency`` seconds (call before release)."""
         with self._cond:

@@ -12,7 +12,7 @@ the next one-second window) than a shared account: it only nudges the rate (``mi
 second throttle within the window turns that into the full decrease.
 
 Only throttling moves the rate. A server error or a dropped connection says nothing about the
-account's limit, so it never slows the pacing (the caller just does not report it here).
+account's limit, so it never slows the pacing (:meth:`observe` passes over it).
 
 Requests are spaced evenly (no bursts, which the service's one-second window would punish), at
 most at ``headroom`` (97%) of the configured rate: evenly spaced requests at exactly the limit
@@ -25,6 +25,10 @@ import collections
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_tencent_ocr.run.limits import CallOutcome
 
 
 class AdaptiveRateLimiter:
@@ -99,6 +103,11 @@ class AdaptiveRateLimiter:
             return len(self._sent) / self.window
 
     # -- feedback ---------------------------------------------------------------------------
+    def observe(self, outcome: CallOutcome) -> None:
+        """Learn from one call's outcome: only a throttle lowers the rate (server errors say nothing of the limit)."""
+        if outcome.kind == "throttled":
+            self.on_throttled(outcome.sent_at)
+
     def on_throttled(self, sent_at: float) -> bool:
         """A call sent at ``sent_at`` was throttled; returns whether the rate was lowered.
 

@@ -29,6 +29,7 @@ from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
 from airflow_provider_tencent_ocr.run.documents import DocumentFormat, SingaporeFormat, UnsupportedAction
 from airflow_provider_tencent_ocr.run.inflight import InFlight
+from airflow_provider_tencent_ocr.run.limits import ActionLimits, CallOutcome
 from airflow_provider_tencent_ocr.run.options import RunOptions
 from airflow_provider_tencent_ocr.run.progress import Progress
 from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter
@@ -43,7 +44,15 @@ UNREACHED_LIMIT = 5
 
 
 class Recogniser(Protocol):
-    """What the runner needs of the hook: the typed method its ``DocumentFormat`` calls (``TencentOcrHook``)."""
+    """What the runner needs of the hook (``TencentOcrHook``), besides the typed method its ``DocumentFormat`` calls."""
+
+    def request_timeout(self) -> float:
+        """Seconds each request may take (the concurrency limit learns what is too slow from it)."""
+        ...
+
+    def warm_up(self) -> None:
+        """Make this thread ready to send (build its client) before it takes a pacing slot."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -68,13 +77,13 @@ def _api_retryable(err: BaseException) -> bool:
     return isinstance(err, TencentCloudAPIError) and err.retryable
 
 
-def request_timeout(recogniser: object, options: RunOptions) -> float:
-    """The request timeout the recogniser uses: the option, else its ``config.timeout``, else 30 s."""
+def request_timeout(recogniser: Recogniser, options: RunOptions) -> float:
+    """The request timeout: the option, else the recogniser's own, else 30 s."""
     if options.timeout:
         return options.timeout
     try:
-        return float(recogniser.config.timeout)  # type: ignore[attr-defined]
-    except Exception:  # not a hook, or its connection cannot be read (the first call will say so)
+        return float(recogniser.request_timeout())
+    except Exception:  # its connection cannot be read: the first call will say so, naming the cause
         return DEFAULT_TIMEOUT
 
 
@@ -82,14 +91,6 @@ def request_timeout(recogniser: object, options: RunOptions) -> float:
 def _cache_key(action: str, digest: str, return_head_image: bool) -> str:
     """``cache_key`` of an image recognition, remembered: repeated rows ask for it once per row."""
     return cache_key(action, digest, {"return_head_image": return_head_image})
-
-
-@dataclass(frozen=True)
-class ActionLimits:
-    """One action's gates: its pacing (per account and action) and its calls in flight."""
-
-    pacing: AdaptiveRateLimiter
-    concurrency: AdaptiveConcurrency
 
 
 class RowWorker:
@@ -351,19 +352,17 @@ class RowWorker:
         return Outcome(result=result, request_id=result.request_id, attempts=attempts, ocr_at=datetime.now(UTC))
 
     def _warm_up(self) -> None:
-        """Build this thread's client (a hook's ``get_conn``) before taking a pacing slot.
+        """Make this thread ready to send before it takes a pacing slot.
 
         Built after the slot, the first call of every thread would leave late while later slots
         leave on time: a burst that the service's one-second window throttles.
         """
-        get_conn = getattr(self.recogniser, "get_conn", None)
-        if callable(get_conn):
-            get_conn()
+        self.recogniser.warm_up()
 
     def _send(
         self, action: str, limits: ActionLimits, image: Mapping[str, str], sent_at: float, budget: CallBudget
     ) -> Any:
-        """One request; its answer feeds the action's pacing (throttles) and concurrency (latency, timeouts)."""
+        """One request; its outcome is the one event the action's limits learn from (``run/limits.py``)."""
         with self._lock:
             self.calls += 1
             self.sending += 1
@@ -374,24 +373,19 @@ class RowWorker:
             )
         except TencentCloudAPIError as err:
             self._note_reach(err)
+            limits.observe(CallOutcome.of(sent_at, time.monotonic() - began, err))
             if err.fatal:
                 with self._lock:
                     self.fatal_error = self.fatal_error or err
                 self.fatal.set()
             elif err.retryable:
-                verdict = budget.failed(err)
-                if verdict.signal == "throttle":
-                    limits.pacing.on_throttled(sent_at)
-                elif verdict.signal == "read_timeout":
-                    limits.concurrency.on_timeout()
-                elif verdict.signal == "overload":
-                    limits.concurrency.on_overload()
+                budget.failed(err)
             raise
         finally:
             with self._lock:
                 self.sending -= 1
         self._note_reach(None)
-        limits.concurrency.on_latency(time.monotonic() - began)
+        limits.observe(CallOutcome.of(sent_at, time.monotonic() - began))
         return result
 
     def _note_reach(self, err: TencentCloudAPIError | None) -> None:

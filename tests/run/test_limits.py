@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_tencent_ocr.exceptions import ImageDownloadError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
 from airflow_provider_tencent_ocr.run.inflight import InFlight
+from airflow_provider_tencent_ocr.run.limits import ActionLimits, CallOutcome
 from airflow_provider_tencent_ocr.run.ratelimit import AdaptiveRateLimiter
 from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats, backoff, judge, retry_downloads
 
@@ -356,3 +357,39 @@ def test_a_fatal_stop_ends_download_retries_at_once():
     with pytest.raises(ImageDownloadError):
         retry_downloads(10, 60.0, stop)(download)  # no 60 s wait, no second try
     assert download.calls == 1
+
+
+# -- one outcome event feeds both limiters ------------------------------------------------------------
+def _api_error(code: str, **kwargs) -> TencentCloudAPIError:
+    return TencentCloudAPIError(code, "m", **kwargs)
+
+
+def test_call_outcomes_are_classified_once_for_both_limiters():
+    assert CallOutcome.of(1.0, 0.2).kind == "ok"
+    assert CallOutcome.of(1.0, 0.2, _api_error("RequestLimitExceeded")).kind == "throttled"
+    assert CallOutcome.of(1.0, 0.2, _api_error("ClientNetworkError", timeout="read")).kind == "read_timeout"
+    assert CallOutcome.of(1.0, 0.2, _api_error("FailedOperation.EngineRecognizeTimeout")).kind == "overload"
+    assert CallOutcome.of(1.0, 0.2, _api_error("InternalError")).kind == "failed"  # says nothing of the limit
+    assert CallOutcome.of(1.0, 0.2, _api_error("AuthFailure.SignatureFailure")).kind == "failed"
+
+
+def test_a_throttle_slows_the_pacing_and_leaves_the_concurrency_alone():
+    clock = Clock()
+    limits = ActionLimits(AdaptiveRateLimiter(20.0, clock=clock), AdaptiveConcurrency(16, timeout=10.0, clock=clock))
+    slot = sent(limits.pacing, clock, 20, 20.0)
+    concurrency_before = limits.concurrency.limit
+    limits.observe(CallOutcome(slot, 0.05, "throttled"))
+    assert limits.pacing.rate < 20.0 and limits.concurrency.limit == concurrency_before
+    limits.observe(CallOutcome(clock.now, 0.05, "failed"))  # a server error: neither limiter moves
+    assert limits.pacing.decreases == 1 and limits.concurrency.limit == concurrency_before
+
+
+def test_timeouts_and_overload_shrink_the_concurrency_and_leave_the_pacing_alone():
+    clock = Clock()
+    limits = ActionLimits(AdaptiveRateLimiter(20.0, clock=clock), AdaptiveConcurrency(16, timeout=10.0, clock=clock))
+    start = limits.concurrency.limit
+    limits.observe(CallOutcome(clock.now, 10.0, "read_timeout"))
+    assert limits.concurrency.limit == start / 2 and limits.pacing.decreases == 0
+    clock.now += 60
+    limits.observe(CallOutcome(clock.now, 1.0, "overload"))
+    assert limits.concurrency.limit < start / 2 and limits.pacing.rate == limits.pacing.max_rate

@@ -403,6 +403,12 @@ def test_an_unexpected_client_error_becomes_an_error_row(tmp_path, connect):
         def __init__(self, hook: TencentOcrHook) -> None:
             self.hook, self.calls = hook, 0
 
+        def request_timeout(self) -> float:
+            return self.hook.request_timeout()
+
+        def warm_up(self) -> None:
+            self.hook.warm_up()
+
         def recognize_singapore_id_card(self, **kwargs):
             self.calls += 1
             if self.calls == 2:
