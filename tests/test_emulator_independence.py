@@ -65,3 +65,78 @@ def test_emulator_imports_nothing_from_the_provider():
                 if n.split(".")[0] in ("airflow_provider_tencent_ocr", "tencentcloud", "airflow")
             ]
     assert offenders == []
+
+
+def test_every_actions_facts_agree() -> None:
+    """Names, limits, ImageUrl availability, portrait switch and every response field, by type."""
+    from airflow_provider_tencent_ocr.actions.registry import ACTIONS as PROVIDER
+    from tencent_ocr_emulator.actions import ACTIONS as EMULATOR
+
+    assert set(EMULATOR) == set(PROVIDER)
+    for name, facts in EMULATOR.items():
+        spec = PROVIDER[name]
+        assert (facts.rate_limit, facts.rate_stated) == (spec.default_rps, spec.rps_stated), name
+        assert facts.image_url_outside_mainland == spec.image_url_supported, name
+        assert facts.head_image_parameter == spec.head_image_param, name
+        assert facts.max_image_base64_bytes == spec.max_image_base64_bytes, name
+        assert set(facts.image_fields) == set(spec.image_fields), name
+        assert facts.warn_codes == spec.warn_supported, name
+        assert bool(facts.value_fields) == spec.value_objects, name
+        nested = {f"{obj}.{n}" for obj, names in facts.object_fields.items() for n in names}
+        assert {*facts.text_fields, *facts.value_fields, *nested} == set(spec.text_fields), name
+        ints = {k for k, kind in facts.typed_fields.items() if kind == "int"}
+        ints |= {k for k, constant in facts.deprecated_fields.items() if type(constant) is int}
+        assert ints == set(spec.number_fields), name
+        assert {k for k, kind in facts.typed_fields.items() if kind == "bool"} == set(spec.flag_fields), name
+
+
+def test_document_check_digits_agree() -> None:
+    from airflow_provider_tencent_ocr.rows import checkdigits
+    from tencent_ocr_emulator import numbers
+
+    rng = random.Random(5)
+    for _ in range(300):
+        letters = "".join(rng.choices("ABCDEFGHKMPRZ", k=rng.choice([1, 2])))
+        digits = "".join(rng.choices("0123456789", k=6))
+        assert numbers.hkid_check_digit(letters, digits) == checkdigits.hkid_check_digit(letters, digits)
+        first12 = "".join(rng.choices("0123456789", k=12))
+        assert numbers.thai_check_digit(first12) == checkdigits.thai_id_check_digit(first12)
+        field = "".join(rng.choices("ABCXYZ0123456789<", k=rng.randint(6, 14)))
+        assert numbers.mrz_check_digit(field) == checkdigits.mrz_check_digit(field)
+
+
+def test_synthetic_answers_parse_in_the_provider_as_valid_consistent_documents() -> None:
+    """The emulator's answer for every action, as it goes over the wire, is accepted by the provider's
+    reader; the provider decodes its dates, and its numbers pass the provider's own checks."""
+    from airflow_provider_tencent_ocr.actions.registry import ACTIONS as PROVIDER
+    from airflow_provider_tencent_ocr.actions.result import DocumentResult
+    from tencent_ocr_emulator import actions, synthetic
+    from tencent_ocr_emulator.server import respond
+
+    for name, spec in PROVIDER.items():
+        for seed in range(20):
+            fields = synthetic.answer(name, f"{seed * 104729 + 17:064x}")
+            response = respond(actions.ACTIONS[name], fields, [], b"portrait")
+            result = DocumentResult.from_response(spec, {**response, "RequestId": "r"})
+            common = spec.common(result.fields)
+            assert common.document_number, name
+            assert common.number_valid in (True, None), (name, seed)
+            assert common.number_consistent in (True, None), (name, seed)
+            if name not in ("RecognizePhilippinesTinIDOCR",):  # every synthetic card prints a birth date
+                assert common.birth_date is not None, (name, seed)
+            assert result.photo == b"portrait", name
+
+
+def test_generated_documents_read_as_valid_in_the_provider(tmp_path: pathlib.Path) -> None:
+    """Passports and MyKads from the card generator: the provider's MRZ and MyKad checks hold."""
+    import json
+
+    from airflow_provider_tencent_ocr.actions.registry import ACTIONS as PROVIDER
+
+    manifest = cards.generate_cards(tmp_path, 8, 31, degraded_fraction=0.0, documents=("passport", "mykad"))
+    for row in cards.read_manifest(manifest):
+        common = PROVIDER[row["action"]].common(json.loads(row["truth_fields"]))
+        assert common.number_valid is True, row["record_id"]
+        # A passport's truth is its MRZ alone (no printed date beside it to compare with).
+        assert common.number_consistent is (None if row["action"] == "MLIDPassportOCR" else True)
+        assert common.birth_date is not None and common.sex in ("M", "F")

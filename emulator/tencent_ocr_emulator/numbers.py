@@ -121,6 +121,6 @@ def mykad_number(birth: dt.date, place: int, serial: int, sex: str) -> str:
 
 
 def nik_number(region: str, birth: dt.date, sex: str, serial: int) -> str:
-    """A NIK: six digits of ``region``, the birth date (day + 40 for women) as DDMMYY, four of serial."""
+    """A NIK: six digits of ``region``, the birth date (day + 40 for women) as DDMMYY, four of serial (from 0001)."""
     day = birth.day + (40 if sex == "F" else 0)
-    return f"{region}{day:02d}{birth:%m%y}{serial % 10000:04d}"
+    return f"{region}{day:02d}{birth:%m%y}{1 + serial % 9999:04d}"
