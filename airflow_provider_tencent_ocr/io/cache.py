@@ -86,7 +86,7 @@ class ResultCache:
                     f"the cache location {uri} is a file (a cache from an earlier version was one SQLite file): "
                     "give a folder path for cache=, or delete that file"
                 )
-            os.makedirs(path, mode=0o700, exist_ok=True)  # owner-only: it holds raw personal data
+            storage.make_dirs(path, storage.PRIVATE)  # owner-only, parents it creates too: raw personal data
             legacy = path.rstrip("/") + LEGACY_SUFFIX
             if os.path.isfile(legacy):  # the earlier default, <output>.ocr-cache.sqlite: still read
                 self._legacy = _LegacyCache(legacy)

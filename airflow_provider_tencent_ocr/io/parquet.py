@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-import uuid
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -22,6 +20,7 @@ from airflow_provider_tencent_ocr import __version__
 from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, arrow_fields
 from airflow_provider_tencent_ocr.actions.singapore_id_card import OUTPUT_COLUMNS as ROW_COLUMNS
 from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.tempfiles import LockedTempFile, remove_stale
 from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 __all__ = [
@@ -77,6 +76,11 @@ class ParquetOutputWriter:
     the previous object or the complete new one. Leaving the ``with`` block on an exception (or
     calling :meth:`abort`) removes the temporary file and leaves any previous output untouched;
     leaving it normally commits if that has not been done yet.
+
+    Personal data on disk: the temporary file is private (0600) and locked while its writer lives;
+    the temporary files of writers that died (SIGKILL) are removed by the next writer of the same
+    output. A published local file gets ``permissions.file`` (default 0640) and the folders created
+    for it ``permissions.dir`` (default 0750), whatever the umask.
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class ParquetOutputWriter:
         storage_conn_id: str | None = None,
         row_group_rows: int = 5000,
         compression: str = "zstd",
+        permissions: storage.Permissions = storage.PERSONAL_DATA,
     ) -> None:
         if row_group_rows < 1:
             raise ValueError(f"row_group_rows must be at least 1, got {row_group_rows}")
@@ -99,7 +104,8 @@ class ParquetOutputWriter:
         self._buffer: list[dict[str, Any]] = []
         self._columns = frozenset(schema.names)
         self._writer: pq.ParquetWriter | None = None
-        self._temp_path: str | None = None
+        self.permissions = permissions
+        self._temp: LockedTempFile | None = None
         self._state = "open"  # -> "committed" | "aborted"
         path = local_path(uri)
         self._local_path: str | None = os.path.abspath(path) if path is not None else None
@@ -154,9 +160,12 @@ class ParquetOutputWriter:
             writer = self._ensure_writer()  # an empty run still gets a file with the full schema
             writer.close()
             self._writer = None
-            assert self._temp_path is not None
-            storage.publish(self._temp_path, uri or self.uri, conn_id=self.storage_conn_id)
-            self._temp_path = None
+            assert self._temp is not None
+            storage.publish(
+                self._temp.path, uri or self.uri, conn_id=self.storage_conn_id, permissions=self.permissions
+            )
+            self._temp.release(remove=False)
+            self._temp = None
         except BaseException:
             self.abort()
             raise
@@ -172,10 +181,9 @@ class ParquetOutputWriter:
             with contextlib.suppress(Exception):
                 self._writer.close()
             self._writer = None
-        if self._temp_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._temp_path)
-            self._temp_path = None
+        if self._temp is not None:
+            self._temp.release(remove=True)
+            self._temp = None
 
     # ----------------------------------------------------------------------------------------------
 
@@ -186,16 +194,12 @@ class ParquetOutputWriter:
 
     def _ensure_writer(self) -> pq.ParquetWriter:
         if self._writer is None:
-            self._temp_path = self._make_temp_path()
-            self._writer = pq.ParquetWriter(self._temp_path, self.schema, compression=self.compression)
+            local = self._local_path is not None
+            target = self._local_path if local else self.uri
+            assert target is not None
+            if local:
+                storage.make_dirs(os.path.dirname(target), self.permissions)
+            remove_stale(target, local=local)  # left by a writer of this output that was killed
+            self._temp = LockedTempFile(target, local=local)
+            self._writer = pq.ParquetWriter(self._temp.path, self.schema, compression=self.compression)
         return self._writer
-
-    def _make_temp_path(self) -> str:
-        if self._local_path is not None:
-            directory, name = os.path.split(self._local_path)
-            os.makedirs(directory or ".", exist_ok=True)
-            # Hidden and without a .parquet suffix, so globbing readers never pick it up.
-            return os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
-        fd, path = tempfile.mkstemp(prefix="tencent-ocr-output-", suffix=".parquet.tmp")
-        os.close(fd)
-        return path

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow_provider_tencent_ocr.exceptions import StorageBackendMissing
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 __all__ = [
+    "PERSONAL_DATA",
+    "PRIVATE",
+    "Permissions",
     "StorageBackendMissing",
     "create_exclusive",
     "delete",
@@ -42,6 +46,7 @@ __all__ = [
     "filesystem",
     "join",
     "list_files",
+    "make_dirs",
     "open_read",
     "publish",
     "read_bytes",
@@ -138,22 +143,67 @@ def read_bytes(uri: str, *, conn_id: str | None = None) -> bytes:
     return fs.cat_file(key, start=0)
 
 
-def _private_dirs(directory: str, private: bool) -> None:
-    if private:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    else:
-        os.makedirs(directory, exist_ok=True)
+@dataclass(frozen=True)
+class Permissions:
+    """The modes of the local files and folders a write creates; object storage keeps the bucket's own.
+
+    Applied exactly (the umask does not widen or narrow them), to new folders only: an existing
+    folder such as ``/tmp`` is never changed. A file is private (0600) while it is written and gets
+    ``file`` only when it is complete.
+    """
+
+    file: int
+    dir: int
+
+    def __post_init__(self) -> None:
+        for name, mode, needed in (("file_mode", self.file, 0o600), ("dir_mode", self.dir, 0o700)):
+            if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+                raise ValueError(f"{name} must be a permission number such as 0o{needed | 0o40:o}, not {mode!r}")
+            if mode & needed != needed:
+                raise ValueError(
+                    f"{name}=0o{mode:o} leaves the owner without {'read and write' if needed == 0o600 else 'rwx'} "
+                    f"access, which the provider needs; use at least 0o{needed:o}"
+                )
 
 
-def _write_local(path: str, data: bytes, *, private: bool) -> None:
+#: The cache and its claims: raw results, owner only.
+PRIVATE = Permissions(0o600, 0o700)
+#: Outputs and portraits by default: readable by the owner's group, nobody else.
+PERSONAL_DATA = Permissions(0o640, 0o750)
+
+
+def make_dirs(directory: str, permissions: Permissions | None = None) -> None:
+    """Create ``directory`` and its missing parents; each new one gets ``permissions.dir`` (else the umask's)."""
+    if permissions is None:
+        os.makedirs(directory or ".", exist_ok=True)
+        return
+    missing = []
+    current = os.path.abspath(directory or ".")
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, permissions.dir)
+        except FileExistsError:  # created meanwhile by another writer: its mode is its creator's
+            continue
+        os.chmod(folder, permissions.dir)  # exactly, whatever the umask
+
+
+def _write_local(path: str, data: bytes, *, permissions: Permissions | None) -> None:
     directory, name = os.path.split(os.path.abspath(path))
-    _private_dirs(directory, private)
+    make_dirs(directory, permissions)
     # Hidden and without the target's suffix, so globbing readers never pick it up.
     temp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if permissions else 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            if permissions is not None:
+                os.fchmod(handle.fileno(), permissions.file)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -161,11 +211,22 @@ def _write_local(path: str, data: bytes, *, private: bool) -> None:
         raise
 
 
-def write_bytes(uri: str, data: bytes, *, conn_id: str | None = None, private: bool = False) -> None:
-    """Write a whole file atomically. ``private`` makes a local file owner-only (0600, folders 0700)."""
+def write_bytes(
+    uri: str,
+    data: bytes,
+    *,
+    conn_id: str | None = None,
+    private: bool = False,
+    permissions: Permissions | None = None,
+) -> None:
+    """Write a whole file atomically.
+
+    Locally, ``permissions`` sets the modes of the file and of the folders created for it;
+    ``private`` is ``permissions=PRIVATE`` (0600, folders 0700); neither leaves them to the umask.
+    """
     path = local_path(uri)
     if path is not None:
-        _write_local(path, data, private=private)
+        _write_local(path, data, permissions=PRIVATE if private else permissions)
         return
     fs, key = filesystem(uri, conn_id)
     fs.pipe_file(key, data)
@@ -183,7 +244,7 @@ def create_exclusive(uri: str, data: bytes, *, conn_id: str | None = None, priva
     path = local_path(uri)
     if path is not None:
         directory, name = os.path.split(os.path.abspath(path))
-        _private_dirs(directory, private)
+        make_dirs(directory, PRIVATE if private else None)
         temp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
         try:
@@ -242,7 +303,7 @@ def write_many(files: Mapping[str, bytes], *, conn_id: str | None = None, privat
         fs.pipe(remote)
 
 
-def publish(local_file: str, uri: str, *, conn_id: str | None = None) -> None:
+def publish(local_file: str, uri: str, *, conn_id: str | None = None, permissions: Permissions | None = None) -> None:
     """Publish a finished local file under ``uri`` atomically, then remove ``local_file``.
 
     Locally the file is renamed (copied next to the target first when it is on another
@@ -251,7 +312,9 @@ def publish(local_file: str, uri: str, *, conn_id: str | None = None) -> None:
     path = local_path(uri)
     if path is not None:
         target = os.path.abspath(path)
-        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        make_dirs(os.path.dirname(target), permissions)
+        if permissions is not None:
+            os.chmod(local_file, permissions.file)
         try:
             os.replace(local_file, target)
         except OSError:  # another filesystem: copy beside the target, then rename there
@@ -259,6 +322,8 @@ def publish(local_file: str, uri: str, *, conn_id: str | None = None) -> None:
             os.close(fd)
             try:
                 shutil.copyfile(local_file, temp)
+                if permissions is not None:
+                    os.chmod(temp, permissions.file)
                 os.replace(temp, target)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):

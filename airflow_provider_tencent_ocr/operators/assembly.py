@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_tencent_ocr.exceptions import OutputPathRefused
+from airflow_provider_tencent_ocr.io.storage import PERSONAL_DATA, Permissions, make_dirs
 from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class RunArguments(Protocol):
     photo_dir: str | None
     pii: Any
     allow_portrait: bool
+    file_mode: int
+    dir_mode: int
     pii_key_conn_id: str | None
     pii_key_variable: str | None
     cache: str | None
@@ -85,6 +88,7 @@ class AssembledRun:
     runner: OcrRunner
     cache: ResultCache | None
     storage_conn_id: str | None
+    permissions: Permissions = PERSONAL_DATA
     _scope: ExitStack = field(default_factory=ExitStack, repr=False)
 
     def run(self) -> RunSummary:
@@ -100,7 +104,9 @@ class AssembledRun:
             if self.cache is not None:
                 self._scope.callback(self.cache.close)
             out = self.target.output
-            writer = ParquetOutputWriter(out, self.schema, storage_conn_id=self.storage_conn_id)
+            writer = ParquetOutputWriter(
+                out, self.schema, storage_conn_id=self.storage_conn_id, permissions=self.permissions
+            )
             return run_and_publish(self.runner, self.manifest, writer, output=out)
 
 
@@ -225,8 +231,10 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     refuse_overwriting_inputs(target.output, args.manifest, args.cache if wants_cache(args.cache) else None)
     schema = args.output_schema(manifest.carry_fields)
     lineage = RunLineage(manifest=args.manifest, output=target.dataset, schema=schema)
+    permissions = Permissions(args.file_mode, args.dir_mode)
     transform = build_row_transform(
         protector=PiiProtector(args.pii, hmac_key(args), allow_portrait=args.allow_portrait),
+        permissions=permissions,
         photo_output=args.photo_output,
         photo_dir=args.photo_dir or default_photo_dir(target.output),
         storage_conn_id=storage_conn_id,
@@ -245,6 +253,11 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     )
     hook = TencentOcrHook(args.tencentcloud_conn_id, timeout=args.timeout)  # the runner reads it back
     hook.config  # noqa: B018 - read the connection now: a missing one fails before any image is read
+    output_dir = local_path(target.output)
+    if output_dir is not None:  # before the cache beside it creates it with the cache's own mode
+        make_dirs(os.path.dirname(os.path.abspath(output_dir)), permissions)
     cache = ResultCache(target.cache, storage_conn_id=storage_conn_id) if target.cache else None
     runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
-    return AssembledRun(target, lineage.watch(manifest), schema, lineage, hook, runner, cache, storage_conn_id)
+    return AssembledRun(
+        target, lineage.watch(manifest), schema, lineage, hook, runner, cache, storage_conn_id, permissions
+    )

@@ -15,6 +15,7 @@ from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendAs, check_choice
+from airflow_provider_tencent_ocr.io.storage import Permissions
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.rows.pii import PiiMode, check_portrait_allowed
 from airflow_provider_tencent_ocr.run.options import RunOptions, check_seconds
@@ -78,6 +79,10 @@ class TencentOcrBaseOperator(BaseOperator):
         masked or keyed-hashed; dates cut to the year, postcodes to their sector; see docs/personal-data.md).
     :param allow_portrait: with ``pii="mask"`` or ``"hash"``, write portraits anyway (``photo_output``
         other than ``none`` is refused in those modes without it).
+    :param file_mode: mode of the local files with personal data this task writes: the output (or
+        shard part, or a failed run's rows) and portrait files (default ``0o640``: no access for others).
+    :param dir_mode: mode of the local folders created for them (default ``0o750``). Object storage
+        keeps the bucket's permissions. Use ``0o644`` / ``0o755`` to let every local user read them.
     :param pii_key_conn_id: connection whose password is the HMAC key for ``pii="hash"`` (templated).
     :param pii_key_variable: or an Airflow Variable holding that key (templated).
     :param cache: result cache folder, local or object storage, safe to share between tasks (default:
@@ -141,6 +146,8 @@ class TencentOcrBaseOperator(BaseOperator):
         photo_dir: str | None = None,
         pii: PiiMode | PiiModeName = "plain",
         allow_portrait: bool = False,
+        file_mode: int = 0o640,
+        dir_mode: int = 0o750,
         pii_key_conn_id: str | None = None,
         pii_key_variable: str | None = None,
         cache: str | None = None,
@@ -165,6 +172,7 @@ class TencentOcrBaseOperator(BaseOperator):
         if isinstance(carry_columns, str) and "{{" not in carry_columns:
             raise ValueError(f"carry_columns must be a list of column names, e.g. [{carry_columns!r}], not a string")
         check_portrait_allowed(pii, wants_portrait=photo_output != "none", allow_portrait=allow_portrait)
+        Permissions(file_mode, dir_mode)  # refuses a mode that is not one, or that locks the owner out
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
             raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
         for name, seconds in (("timeout", timeout), ("retry_deadline", retry_deadline)):
@@ -190,6 +198,8 @@ class TencentOcrBaseOperator(BaseOperator):
         self.photo_dir = photo_dir
         self.pii = pii
         self.allow_portrait = allow_portrait
+        self.file_mode = file_mode
+        self.dir_mode = dir_mode
         self.pii_key_conn_id = pii_key_conn_id
         self.pii_key_variable = pii_key_variable
         self.cache = cache

@@ -27,7 +27,13 @@ def default_photo_dir(output: str) -> str:
     return posixpath.join(posixpath.dirname(output) or ".", "photos")
 
 
-def write_photo(photo: bytes, photo_dir: str, *, storage_conn_id: str | None = None) -> str:
+def write_photo(
+    photo: bytes,
+    photo_dir: str,
+    *,
+    storage_conn_id: str | None = None,
+    permissions: storage.Permissions | None = storage.PERSONAL_DATA,
+) -> str:
     """Store one portrait under a content-hash name (no personal data in the path); return its URI.
 
     Content-addressed: an existing file of that name already holds these bytes, so it is not
@@ -36,7 +42,7 @@ def write_photo(photo: bytes, photo_dir: str, *, storage_conn_id: str | None = N
     name = hashlib.sha256(photo).hexdigest() + _EXTENSIONS.get(sniff_format(photo) or "", ".jpg")
     target = storage.join(photo_dir, name)
     if not storage.exists(target, conn_id=storage_conn_id):
-        storage.write_bytes(target, photo, conn_id=storage_conn_id)
+        storage.write_bytes(target, photo, conn_id=storage_conn_id, permissions=permissions)
     return target
 
 
@@ -46,6 +52,7 @@ def build_row_transform(
     photo_output: PhotoOutput = "none",
     photo_dir: str | None = None,
     storage_conn_id: str | None = None,
+    permissions: storage.Permissions | None = storage.PERSONAL_DATA,
 ) -> Callable[[SingaporeIdCardRow], SingaporeIdCardRow]:
     """The per-row function the runner applies before writing."""
     check_choice("photo_output", photo_output, PhotoOutput)
@@ -60,7 +67,9 @@ def build_row_transform(
         if photo_output != "inline":
             changes["photo"] = None
         if photo_output == "files" and row.photo:
-            changes["photo_path"] = write_photo(row.photo, str(photo_dir), storage_conn_id=storage_conn_id)
+            changes["photo_path"] = write_photo(
+                row.photo, str(photo_dir), storage_conn_id=storage_conn_id, permissions=permissions
+            )
         return protector.apply(dataclasses.replace(row, **changes) if changes else row)
 
     return transform

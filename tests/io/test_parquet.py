@@ -281,7 +281,7 @@ def test_object_storage_target(memory_fs):
     with ParquetOutputWriter(uri, schema, row_group_rows=2) as writer:
         writer.write_rows([_row(i) for i in range(5)])
         assert not memory_fs.exists(uri)  # the object appears only on commit
-        temp_path = writer._temp_path
+        temp_path = writer._temp.path
     assert temp_path is not None and not os.path.exists(temp_path)
     table = pq.read_table(pa.BufferReader(memory_fs.cat(uri)))
     assert table.schema.equals(schema) and table.num_rows == 5
@@ -290,7 +290,7 @@ def test_object_storage_target(memory_fs):
     with pytest.raises(KeyError):
         with ParquetOutputWriter(uri, schema, row_group_rows=1) as writer:
             writer.write_rows([_row(9), _row(10)])
-            temp_path = writer._temp_path
+            temp_path = writer._temp.path
             raise KeyError("stop")
     assert memory_fs.cat(uri) == before
     assert not os.path.exists(temp_path)

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import stat
 import types
 from pathlib import Path
 
@@ -172,6 +173,10 @@ def test_photo_files(cards, tmp_path):
         assert path.parent == tmp_path / "out" / "photos"
         assert path.read_bytes() == data[:64]
         assert path.stem == hashlib.sha256(data[:64]).hexdigest()  # no personal data in the name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640  # no access for others, by default
+    assert stat.S_IMODE((tmp_path / "out" / "photos").stat().st_mode) == 0o750
+    assert stat.S_IMODE(Path(cards.out).stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
 
 
 def test_photo_files_in_a_chosen_folder(cards, tmp_path):
