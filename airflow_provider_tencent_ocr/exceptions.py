@@ -203,6 +203,10 @@ class ServiceUnreachable(RunAborted):
     """No call reached the Tencent Cloud API: the connection's endpoint (or the way to it) is wrong."""
 
 
+class RunStopped(TencentOcrError, RuntimeError):
+    """The run was stopped from outside (the task was killed): nothing published, paid results kept in the cache."""
+
+
 class ErrorRateExceeded(TencentOcrError, RuntimeError):
     """More rows than ``max_error_rate`` allows ended in per-image errors (the output is then not published)."""
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
     from airflow_provider_tencent_ocr.io.cache import ResultCache
     from airflow_provider_tencent_ocr.io.manifest import Manifest
+    from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter
     from airflow_provider_tencent_ocr.lineage import RunLineage
     from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunSummary
 
@@ -90,6 +91,7 @@ class AssembledRun:
     storage_conn_id: str | None
     permissions: Permissions = PERSONAL_DATA
     _scope: ExitStack = field(default_factory=ExitStack, repr=False)
+    _writer: ParquetOutputWriter | None = field(default=None, repr=False)
 
     def run(self) -> RunSummary:
         """Run every row into the Parquet output, published atomically only when the run succeeds.
@@ -104,10 +106,20 @@ class AssembledRun:
             if self.cache is not None:
                 self._scope.callback(self.cache.close)
             out = self.target.output
-            writer = ParquetOutputWriter(
+            writer = self._writer = ParquetOutputWriter(
                 out, self.schema, storage_conn_id=self.storage_conn_id, permissions=self.permissions
             )
             return run_and_publish(self.runner, self.manifest, writer, output=out)
+
+    def stop(self) -> None:
+        """The task is being killed: no call leaves any more, and the temporary output file goes now.
+
+        Calls already on the wire finish and their results reach the cache if the process lives
+        long enough; the temporary file is removed at once, in case it does not.
+        """
+        self.runner.stop()
+        if self._writer is not None:
+            self._writer.abort()
 
 
 def wants_cache(cache: str | None) -> bool:

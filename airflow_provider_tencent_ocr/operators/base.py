@@ -223,7 +223,7 @@ class TencentOcrBaseOperator(BaseOperator):
         from airflow_provider_tencent_ocr.run.runner import RunAborted
 
         try:
-            run = assemble_run(self)
+            run = self._run = assemble_run(self)  # on_kill stops it
             self._lineage = run.lineage  # read by get_openlineage_facets_on_complete after the run
             self.log.info("OCR of %s into %s", redact_uri(run.manifest.source), redact_uri(run.target.output))
             summary = run.run()
@@ -236,6 +236,16 @@ class TencentOcrBaseOperator(BaseOperator):
             raise AirflowFailException(f"{type(err).__name__}: {err}").with_traceback(err.__traceback__) from None
         self._report(context, run, summary)
         return summary.to_dict()
+
+    def on_kill(self) -> None:
+        """Airflow's SIGTERM (the task stopped in the UI, a pod terminated): stop sending at once.
+
+        Results already paid for stay in the cache, nothing is published and no temporary file is
+        left; the run then fails with ``RunStopped``.
+        """
+        run: AssembledRun | None = getattr(self, "_run", None)
+        if run is not None:
+            run.stop()
 
     def _report(self, context: Context, run: AssembledRun, summary: RunSummary) -> None:
         """The task log's last line and the Asset event (a shard's part emits none: see ``shards``)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 from typing import Protocol
 
-from airflow_provider_tencent_ocr.exceptions import TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import RunStopped, TencentOcrError
 from airflow_provider_tencent_ocr.io.manifest import Manifest
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.run.runner import OcrRunner, RowSink, RunSummary
@@ -47,6 +47,9 @@ def run_and_publish(runner: OcrRunner, manifest: Manifest, writer: OutputWriter,
     try:
         summary = runner.run(manifest, writer, output=output)
         runner.check_error_rate(summary)
+    except RunStopped:  # killed: no diagnosis copy (the process may not live long enough), no temp file
+        writer.abort()
+        raise
     except TencentOcrError as exc:
         aside = _set_aside(writer, output)
         where = (

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from airflow_provider_tencent_ocr.exceptions import (
     ErrorRateExceeded,
     RunAborted,
+    RunStopped,
     ServiceUnreachable,
     TencentCloudAPIError,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "RowSink",
     "RunAborted",
     "RunOptions",
+    "RunStopped",
     "RunSummary",
     "ServiceUnreachable",
 ]
@@ -260,6 +262,7 @@ class OcrRunner:
         self.last_run: RowWorker | None = None  # the latest run's worker: its pacing, concurrency, counts
         # Finished columns of recent results (keyed by the result object, kept alive with it), so repeated
         # rows are not rebuilt: ``row_transform`` must depend on the row's result only, not its identity.
+        self._stop = threading.Event()  # stop() was called: the current run (and any later one) stops
         self._built: Bounded[int, tuple[Any, dict[str, Any], Counter[str]]] = Bounded(1024)
 
     # -- the run ----------------------------------------------------------------------------
@@ -279,12 +282,19 @@ class OcrRunner:
             worker = self.last_run = RowWorker(
                 self.recogniser, self.options, cache, started=started, document=self.document
             )
+            if self._stop.is_set():  # stopped before this run started
+                worker.fatal.set()
             with ProgressReporter(total, worker.progress, worker.retries, interval=self.options.progress_interval):
                 self._stream(manifest, sink, summary, worker, cache)
         summary.api_calls = worker.calls
         summary.connect_failures = worker.connect_failures
         summary.retries = worker.retries.totals()
         summary.seconds = time.monotonic() - started
+        if self._stop.is_set():
+            raise RunStopped(
+                f"The run was stopped (the task was killed) after {summary.rows} of {total} rows; nothing was "
+                f"published. {_paid_before_stop(worker.obtained, self.cache.uri if self.cache else None)}"
+            )
         if worker.fatal_error is not None:
             raise fatal_stop(worker.fatal_error, worker.obtained, self.cache.uri if self.cache else None)
         if worker.unreachable or (worker.unreached and not worker.reached):
@@ -296,6 +306,17 @@ class OcrRunner:
                 summary.rows,
             )
         return summary
+
+    def stop(self) -> None:
+        """Stop sending at once (the task is being killed); thread-safe, callable from a signal handler.
+
+        No new call leaves; calls already on the wire finish, and what they paid for is stored in the
+        cache. ``run`` then raises :class:`RunStopped` without writing more rows.
+        """
+        self._stop.set()
+        worker = self.last_run
+        if worker is not None:
+            worker.fatal.set()
 
     def _stream(
         self, manifest: Manifest, sink: RowSink, summary: RunSummary, worker: RowWorker, cache: ResultCache
@@ -325,6 +346,8 @@ class OcrRunner:
 
         with _Lanes(worker, self.document, threads=2 * self.options.max_in_flight) as lanes:
             for batch in manifest.iter_batches():
+                if worker.fatal.is_set():
+                    break
                 for row in batch:
                     if worker.fatal.is_set():
                         break

@@ -161,6 +161,8 @@ class RowWorker:
     def process(self, row: ManifestRow, action: str) -> Outcome:
         """The row's outcome under ``action``; never raises (an unexpected error becomes an error outcome)."""
         try:
+            if self.fatal.is_set():  # stopped: no image is read for a row that will not be sent
+                raise Stopped
             outcome = self._recognise_row(row, action)
         except Stopped:
             outcome = Outcome(error_code="NotProcessed", error_message="the run stopped at a fatal error")
