@@ -14,6 +14,7 @@ from airflow_provider_tencent_ocr.exceptions import (
     ImageDownloadError,
     InvalidImageError,
 )
+from airflow_provider_tencent_ocr.io import link_local
 from airflow_provider_tencent_ocr.io.http_body import read_body
 from airflow_provider_tencent_ocr.io.http_deadline import enforce_deadlines, exchange_deadline
 from airflow_provider_tencent_ocr.io.uris import (
@@ -89,15 +90,21 @@ def is_http_url(uri: str) -> bool:
 
 
 def load_image(
-    uri: str, *, storage_conn_id: str | None = None, timeout: float = 30.0, deadline: float | None = None
+    uri: str,
+    *,
+    storage_conn_id: str | None = None,
+    timeout: float = 30.0,
+    deadline: float | None = None,
+    allow_link_local: bool = False,
 ) -> bytes:
     """The bytes of one image from a local path, ``file://``, ``http(s)://`` or any object store.
 
     ``timeout`` bounds each network read; ``deadline`` (default: twice ``timeout``) bounds a whole
     HTTP download, so a server that drips one byte at a time cannot hold a worker for minutes.
     Raises :class:`ImageDownloadError` (an :class:`InvalidImageError`) with code ``ImageNotFound``,
-    ``ImageDownloadFailed``, ``ImageTooLarge`` or ``InvalidManifestRow``. No retries here: the
-    caller owns that policy.
+    ``ImageDownloadFailed``, ``ImageTooLarge``, ``InvalidManifestRow`` or ``ImageAddressRefused`` (an
+    http(s) URL, or a redirect, leading to a link-local address; ``allow_link_local=True`` permits it).
+    No retries here: the caller owns that policy.
     """
     if not uri or not uri.strip():
         raise ImageDownloadError("ImageNotFound", "the image URI is empty: fill in the manifest row")
@@ -109,7 +116,7 @@ def load_image(
     if path is not None:
         return _load_local(path, uri)
     if scheme(uri) in ("http", "https"):
-        return _load_http(uri, timeout, deadline if deadline is not None else 2 * timeout)
+        return _load_http(uri, timeout, deadline if deadline is not None else 2 * timeout, allow_link_local)
     return _load_object(uri, storage_conn_id)
 
 
@@ -174,25 +181,34 @@ def _redact_target(target: str) -> str:
 _REQUEST_LOG_FILTER = _NoSecretsInRequestLines()
 
 
-def _session() -> Any:
-    """One ``requests`` session per thread: connections are reused, sessions are not shared."""
-    session = getattr(_sessions, "session", None)
+def _session(allow_link_local: bool) -> Any:
+    """One ``requests`` session per thread and policy: connections are reused, sessions are not shared.
+
+    By default the session refuses link-local addresses (see :mod:`.link_local`).
+    """
+    name = "open_session" if allow_link_local else "session"
+    session = getattr(_sessions, name, None)
     if session is None:
         import requests
 
         pool_logger = logging.getLogger("urllib3.connectionpool")
         if _REQUEST_LOG_FILTER not in pool_logger.filters:
             pool_logger.addFilter(_REQUEST_LOG_FILTER)
-        session = _sessions.session = requests.Session()
+        session = requests.Session()
         enforce_deadlines(session)  # the download deadline covers the headers too
+        if not allow_link_local:
+            link_local.refuse_link_local(session)
+        setattr(_sessions, name, session)
     return session
 
 
-def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
+def _load_http(uri: str, timeout: float, deadline: float, allow_link_local: bool) -> bytes:
     """The image over HTTP(S): ``timeout`` for each read, ``deadline`` for the whole download, headers included."""
+    if not allow_link_local:
+        link_local.check_url(uri)
     with exchange_deadline(deadline) as exchange:
         try:
-            data = _get(uri, timeout, deadline, exchange.deadline_at)
+            data = _get(uri, timeout, deadline, exchange.deadline_at, allow_link_local)
         except ImageDownloadError:
             if not exchange.expired:
                 raise
@@ -207,13 +223,13 @@ def _load_http(uri: str, timeout: float, deadline: float) -> bytes:
     )
 
 
-def _get(uri: str, timeout: float, deadline: float, deadline_at: float) -> bytes:
+def _get(uri: str, timeout: float, deadline: float, deadline_at: float, allow_link_local: bool) -> bytes:
     import requests
     import urllib3
 
     shown = display_uri(uri)
     try:
-        with _session().get(uri, timeout=timeout, stream=True) as response:
+        with _session(allow_link_local).get(uri, timeout=timeout, stream=True) as response:
             if response.status_code >= 400:
                 raise ImageDownloadError(
                     "ImageDownloadFailed",

@@ -64,6 +64,7 @@ class RunArguments(Protocol):
     progress_interval: float
     shard_index: Any
     shard_count: Any
+    allow_link_local_images: bool
 
     def output_schema(self, carry_fields: list[pa.Field]) -> pa.Schema: ...
 
@@ -262,6 +263,7 @@ def assemble_run(args: RunArguments) -> AssembledRun:
         progress_interval=args.progress_interval,
         storage_conn_id=storage_conn_id,
         write_rows=args.batch_rows,  # one output row group per manifest batch
+        allow_link_local_images=args.allow_link_local_images,
     )
     hook = TencentOcrHook(args.tencentcloud_conn_id, timeout=args.timeout)  # the runner reads it back
     hook.config  # noqa: B018 - read the connection now: a missing one fails before any image is read

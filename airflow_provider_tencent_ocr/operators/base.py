@@ -108,6 +108,9 @@ class TencentOcrBaseOperator(BaseOperator):
     :param shard_count: split the manifest into this many slices; ``output`` is then the dataset folder,
         this task writes ``<output>/part-<index>-of-<count>.parquet`` and emits no Asset event itself
         (see ``airflow_provider_tencent_ocr.shards.check_parts``) (templated).
+    :param allow_link_local_images: let http(s) image URLs, and redirects from image servers, reach
+        link-local addresses (169.254.0.0/16, fe80::/10, where cloud metadata services answer);
+        refused by default (error code ``ImageAddressRefused``).
     """
 
     template_fields: Sequence[str] = (
@@ -161,6 +164,7 @@ class TencentOcrBaseOperator(BaseOperator):
         progress_interval: float = DEFAULTS.progress_interval,
         shard_index: int | str | None = None,
         shard_count: int | str | None = None,
+        allow_link_local_images: bool = DEFAULTS.allow_link_local_images,
         **kwargs: Any,
     ) -> None:
         if (manifest is None) == (images is None):
@@ -213,6 +217,7 @@ class TencentOcrBaseOperator(BaseOperator):
         self.progress_interval = progress_interval
         self.shard_index = shard_index
         self.shard_count = shard_count
+        self.allow_link_local_images = allow_link_local_images
 
     def output_schema(self, carry_fields: list[pa.Field]) -> pa.Schema:
         """The Parquet schema this operator writes: its row's columns, then the carried ones."""

@@ -30,6 +30,8 @@ class RunOptions:
     sets how it is read (the operator's ``batch_rows`` sets both). ``image_timeout`` bounds the wait
     for an image server's first byte and each read after it; ``image_deadline`` the whole download,
     headers included (a server trickling one byte a second is cut off there).
+    ``allow_link_local_images`` lets http(s) image downloads reach link-local addresses
+    (169.254.0.0/16, fe80::/10: where cloud metadata services answer), refused by default.
     """
 
     send_as: SendAs = "base64"
@@ -47,6 +49,7 @@ class RunOptions:
     image_deadline: float = 60.0
     write_rows: int = 5000
     reorder_rows: int = 20000
+    allow_link_local_images: bool = False
 
     def __post_init__(self) -> None:
         check_choice("send_as", self.send_as, SendAs)

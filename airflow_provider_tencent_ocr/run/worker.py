@@ -237,6 +237,7 @@ class RowWorker:
                 storage_conn_id=self.options.storage_conn_id,
                 timeout=self.options.image_timeout,
                 deadline=self.options.image_deadline,
+                allow_link_local=self.options.allow_link_local_images,
             )
         except InvalidImageError as err:
             return Outcome(error_code=err.code, error_message=err.message)
