@@ -93,7 +93,7 @@ def test_provider_registers_the_connection_form() -> None:
     fields = conn_type["conn-fields"]
     assert fields["region"]["schema"]["default"] == "ap-singapore"
     assert fields["token"]["schema"]["format"] == "password"
-    assert set(fields) == {"region", "token", "language", "timeout"}
+    assert set(fields) == {"region", "token", "language", "timeout", "cos_endpoint"}
 
 
 def test_connection_host_port_schema(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
