@@ -148,6 +148,14 @@ def test_image_url_download_is_bounded_in_time(client: Client, site: _Site) -> N
     assert code(client.tc3_post({"ImageUrl": site.url + "/drip"})[1]) == "FailedOperation.DownLoadError"
 
 
+def test_image_url_download_is_capped_in_size(client: Client, site: _Site) -> None:
+    """An image past the API's limit is refused as too large; the emulator stops reading at its cap."""
+    site.routes["/huge.png"] = (200, {"Content-Type": "image/png"}, IMAGE + b"\0" * (12 * 1024 * 1024))
+    assert code(client.tc3_post({"ImageUrl": site.url + "/huge.png"})[1]) == "FailedOperation.ImageSizeTooLarge"
+    site.routes["/card.png"] = (200, {"Content-Type": "image/png"}, IMAGE)
+    assert code(client.tc3_post({"ImageUrl": site.url + "/card.png"})[1]) is None  # under the cap: recognised
+
+
 def test_image_url_ignores_proxy_variables(
     client: Client, site: _Site, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer
 ) -> None:
