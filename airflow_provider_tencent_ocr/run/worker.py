@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from airflow_provider_tencent_ocr.actions.registry import get_action
 from airflow_provider_tencent_ocr.exceptions import InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
 from airflow_provider_tencent_ocr.io.images import encode_checked, is_http_url, load_image
@@ -119,6 +120,7 @@ class RowWorker:
         # Repeated rows: the images' digests and the finished ok outcomes, so they need no I/O (repeats.py).
         self._digests = FileDigests()
         self._finished: Bounded[str, Outcome] = Bounded(1024)
+        self._url_actions: dict[str, bool] = {}  # send_as="url": whether each action takes ImageUrl here
         self._lock = threading.Lock()
         self.calls = 0  # API calls sent (a connection that could not be opened is not one)
         self.connect_failures = 0  # calls that never reached anything: refused, unresolvable, connect timeout
@@ -225,9 +227,9 @@ class RowWorker:
                 error_code="InvalidManifestRow",
                 error_message=f"manifest row {row.index} has no image URI: fill the image column or remove the row",
             )
-        if self.options.send_as == "url" and is_http_url(uri):
-            return self._once(action, self._url_key(action, uri), None, {"image_url": uri})
-        if self.options.send_as == "url" and is_object_store_uri(uri):
+        if self.options.send_as == "url" and (is_http_url(uri) or is_object_store_uri(uri)) and self._takes_url(action):
+            if is_http_url(uri):
+                return self._once(action, self._url_key(action, uri), None, {"image_url": uri})
             return self._fetched_by_service(uri, action)
         signature = stat_signature(uri)  # before reading: a change while reading shows at the next lookup
         try:
@@ -249,6 +251,34 @@ class RowWorker:
         self._digests.remember(uri, signature, digest)
         del data
         return self._once(action, self._key(action, digest), digest, {"image_base64": encoded})
+
+    def _takes_url(self, action: str) -> bool:
+        """Whether ``action`` takes ``ImageUrl`` in the connection's region; if not, its rows send bytes.
+
+        ``MLIDCardOCR``, ``HKIDCardOCR`` and ``MLIDPassportOCR`` take no ImageUrl outside the Chinese
+        mainland: a ``send_as="url"`` run falls back to Base64 for them (same result, the worker moves
+        the bytes), said once per action, instead of making every such row an error.
+        """
+        with self._lock:
+            if action in self._url_actions:
+                return self._url_actions[action]
+        spec = get_action(action)
+        try:
+            region = str(self.recogniser.config.region)  # type: ignore[attr-defined]
+        except Exception:  # not a hook: nothing says the region, the action's own rule decides
+            region = ""
+        takes = spec is None or spec.accepts_image_url(region)
+        with self._lock:
+            first = action not in self._url_actions
+            self._url_actions[action] = takes
+        if first and not takes:
+            log.warning(
+                "%s takes no ImageUrl outside the Chinese mainland (region %s): its images are sent as bytes "
+                "(send_as='base64') in this run",
+                action,
+                region or "unknown",
+            )
+        return takes
 
     def _fetched_by_service(self, uri: str, action: str) -> Outcome:
         """``send_as="url"`` for an object-store image: the service downloads a presigned URL.

@@ -9,6 +9,7 @@ see tests/io/test_cos_fs.py for the virtual-host addressing COS gets).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import io
 import json
 import logging
@@ -26,6 +27,7 @@ from airflow_provider_tencent_ocr.io import storage
 from airflow_provider_tencent_ocr.io.presign import sign_image
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
 from airflow_provider_tencent_ocr.report import build_warn_report
+from airflow_provider_tencent_ocr.run.documents import SingaporeFormat
 from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 
 FIELDS = {"EnName": "TAN AH KOW", "ID": "S1234567D", "Sex": "M", "Birthday": "01-02-1980"}
@@ -203,3 +205,63 @@ def test_a_missing_object_is_an_error_row_without_any_call(cos):
 @pytest.mark.parametrize("code", ["FailedOperation.DownLoadError", "ResourceUnavailable.ImageDownloadError"])
 def test_the_services_download_errors_are_one_rows_problem(code):
     assert classify(code) is ErrorKind.PER_IMAGE  # ResourceUnavailable.* used to stop the whole run
+
+
+class _NamedAction(SingaporeFormat):
+    """Rows under a registry action's name, sent to the Singapore endpoint (what the emulator recognises)."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.sent: list[list[str]] = []
+
+    def action_of(self, row) -> str:
+        return self.action
+
+    def default_rate(self, action: str) -> float:
+        return 20.0
+
+    def recognise(self, recogniser, action, image, *, return_head_image):
+        self.sent.append(sorted(image))
+        return super().recognise(recogniser, action, image, return_head_image=return_head_image)
+
+
+class _Regional:
+    """The hook as the worker sees it, with the connection's region replaced."""
+
+    def __init__(self, hook: TencentOcrHook, region: str) -> None:
+        self._hook = hook
+        self.config = dataclasses.replace(hook.config, region=region)
+
+    def __getattr__(self, name: str):
+        return getattr(self._hook, name)
+
+
+@pytest.mark.parametrize(
+    ("action", "region", "sent"),
+    [
+        ("HKIDCardOCR", "ap-singapore", "image_base64"),  # no ImageUrl outside the mainland: bytes instead
+        ("MLIDPassportOCR", "ap-hongkong", "image_base64"),
+        ("MLIDCardOCR", "ap-guangzhou", "image_url"),  # in the mainland it takes a URL
+        ("RecognizeSingaporeIDCardOCR", "ap-singapore", "image_url"),
+    ],
+)
+def test_actions_without_image_url_fall_back_to_sending_bytes(cos, caplog, action, region, sent):
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+
+    images = _put_images(cos, 2)
+    document = _NamedAction(action)
+    options = RunOptions(send_as="url", storage_conn_id=cos.conn_id, max_in_flight=1, progress_interval=60.0)
+    runner = OcrRunner(_Regional(TencentOcrHook(cos.conn_id), region), options, document=document)
+    sink = _Rows()
+    summary = runner.run(manifest_from_images(images), sink)
+    assert summary.ok == 2 and document.sent == [[sent], [sent]]
+    assert [r["image_sha256"] is None for r in sink.rows] == [sent == "image_url"] * 2
+    said = [r.getMessage() for r in caplog.records if "takes no ImageUrl" in r.getMessage()]
+    assert said == (
+        [
+            f"{action} takes no ImageUrl outside the Chinese mainland (region {region}): its images "
+            "are sent as bytes (send_as='base64') in this run"
+        ]
+        if sent == "image_base64"
+        else []
+    )
