@@ -201,8 +201,9 @@ def column_kinds(row_type: type) -> dict[str, str]:
 class PiiProtector:
     """Applies one ``PiiMode`` to values by kind, to response-field maps and to whole output rows.
 
-    ``field_kinds`` resolves an action name to its ``ActionSpec.field_kinds``; rows with a
-    ``fields`` map use it (a field it does not classify is masked in the protected modes).
+    ``field_kinds`` resolves an action name to the kinds of its response fields (by default the
+    registry's ``ActionSpec.field_kinds``); rows with a ``fields`` map use it, and a field it does
+    not classify is masked in the protected modes.
     """
 
     def __init__(
@@ -299,10 +300,18 @@ class PiiProtector:
         return changes
 
     def _kinds_of(self, action: Any) -> Mapping[str, str | None]:
-        """The field kinds of ``action``; none known (every field masked) without a resolver or action."""
-        if self._field_kinds is not None and isinstance(action, str) and action:
+        """The field kinds of ``action`` (by default its ``ActionSpec.field_kinds``); none known for an unknown action.
+
+        With no kinds, every field of the map is masked.
+        """
+        if not isinstance(action, str) or not action:
+            return {}
+        if self._field_kinds is not None:
             return self._field_kinds(action)
-        return {}
+        from airflow_provider_tencent_ocr.actions.registry import get_action  # the registry imports this module
+
+        spec = get_action(action)
+        return spec.field_kinds if spec is not None else {}
 
 
 # A kind no module declares: protect() masks it.

@@ -126,8 +126,9 @@ def test_rows_take_column_kinds_from_metadata_and_field_kinds_from_the_action():
     assert out == _DocumentRow(
         "MLIDCardOCR", "S*****", dt.date(1990, 1, 1), "MALAYSIA", {"Name": "S*****", "Sex": "F", "ID": "9*****"}
     )
-    # Without a way to know the action's kinds, every field is masked.
-    assert PiiProtector("mask").apply(row).fields == {"Name": "S*****", "Sex": "******", "ID": "9*****"}
+    # An action nobody declared: every field is masked.
+    unknown = dataclasses.replace(row, action="RecognizeSomethingNewOCR")
+    assert PiiProtector("mask").apply(unknown).fields == {"Name": "S*****", "Sex": "******", "ID": "9*****"}
     assert PiiProtector("plain").apply(row) is row
 
 
@@ -158,3 +159,24 @@ def test_every_output_column_is_in_the_table():
     for column in OUTPUT_COLUMNS:
         documented = any(f"`{column}`" in row or (column.startswith("warn_") and "`warn_*`" in row) for row in rows)
         assert documented, f"column {column!r} missing from docs/personal-data.md"
+
+
+def test_the_default_field_kinds_are_the_registrys():
+    """The operator builds PiiProtector without a resolver: an id-document row still gets its action's kinds."""
+    from document_responses import RESPONSES
+
+    from airflow_provider_tencent_ocr.actions.registry import require_action
+    from airflow_provider_tencent_ocr.actions.result import DocumentResult
+    from airflow_provider_tencent_ocr.rows.id_document import IdDocumentRow
+
+    spec = require_action("MLIDPassportOCR")
+    result = DocumentResult.from_response(spec, RESPONSES["MLIDPassportOCR"])
+    row = IdDocumentRow.build(record_id="1", image_uri="p.png", result=result)
+    masked = PiiProtector("mask").apply(row)
+    assert row.fields and masked.fields
+    for name, value in row.fields.items():
+        kind = spec.field_kinds.get(name)
+        assert masked.fields[name] == MASK.protect(value, kind), name
+        if kind is None:
+            assert masked.fields[name] == value  # sex, nationality...: as read
+    assert masked.photo is None and masked.birth_date is not None and masked.birth_date.timetuple()[1:3] == (1, 1)
