@@ -215,7 +215,8 @@ class PartsIncomplete(TencentOcrError, RuntimeError):
     """The output folder is not (yet) exactly the parts of one sharded run of the manifest."""
 
 
-class UnsupportedActionError(TencentOcrError, ValueError):
-    """An OCR action name the provider does not serve; ``code`` is the output row's error code."""
+class UnsupportedActionError(UnsupportedAction, ValueError):
+    """An action name passed to the hook or the registry that the provider does not serve (a bad argument).
 
-    code = "UnsupportedAction"
+    A kind of :class:`UnsupportedAction`, so ``except UnsupportedAction`` catches both.
+    """

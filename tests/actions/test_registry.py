@@ -112,3 +112,11 @@ def test_image_formats_as_the_reference_states() -> None:
     with_bmp = {name for name, spec in ACTIONS.items() if "BMP" in spec.image_formats}
     assert with_bmp == {"RecognizeSingaporeIDCardOCR", "RecognizeThaiIDCardOCR", "MLIDPassportOCR"}
     assert all({"PNG", "JPEG"} <= spec.image_formats for spec in ACTIONS.values())
+
+
+def test_one_concept_one_root() -> None:
+    from airflow_provider_tencent_ocr.exceptions import UnsupportedAction
+
+    with pytest.raises(UnsupportedAction) as err:
+        require_action("Nope")
+    assert err.value.code == "UnsupportedAction"
