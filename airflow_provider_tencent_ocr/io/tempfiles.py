@@ -35,7 +35,10 @@ def _pattern(target: str, local: bool) -> tuple[str, str]:
     if local:
         directory, name = os.path.split(os.path.abspath(target))
         return directory, f".{name}."
-    digest = hashlib.sha256(target.encode("utf-8")).hexdigest()[:16]
+    from airflow_provider_tencent_ocr.io.uris import redact_uri
+
+    # By the object, not its signature: a re-signed URL of the same output finds its stale files.
+    digest = hashlib.sha256((redact_uri(target) or target).encode("utf-8")).hexdigest()[:16]
     return tempfile.gettempdir(), f"{_REMOTE_PREFIX}{digest}-"
 
 

@@ -136,3 +136,31 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_run_and_a_live_ones_i
     with ParquetOutputWriter(str(out), output_schema()):
         pass
     assert not list(tmp_path.glob(".cards.parquet.*"))
+
+
+@pytest.fixture
+def memory_fs():
+    from airflow.sdk.io import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    fs = MemoryFileSystem()
+    attach("memory", fs=fs)
+    return fs
+
+
+def test_object_storage_temp_files_are_private_and_swept_by_object(tmp_path, monkeypatch, memory_fs):
+    """An object-storage output is staged in the system temp folder: 0600, and swept by the next run."""
+    import tempfile
+
+    from airflow_provider_tencent_ocr.io.tempfiles import LockedTempFile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    uri = "memory://kyc/out/cards.parquet"
+    stale = LockedTempFile(uri + "?X-Amz-Signature=old", local=False)  # a run signed differently...
+    stale.release(remove=False)  # ...whose writer died without removing its file
+    assert mode(Path(stale.path)) == 0o600
+    with ParquetOutputWriter(uri, output_schema(), row_group_rows=1) as writer:
+        writer.write_rows([{"record_id": "1", "status": "ok"}])
+        assert writer._temp is not None and mode(Path(writer._temp.path)) == 0o600
+        assert not Path(stale.path).exists()
+    assert not list(tmp_path.iterdir())
