@@ -52,3 +52,15 @@ def test_snippet_matches_its_dag_file(file: str, code: str):
     lines = (ROOT / file).read_text().splitlines()
     windows = (textwrap.dedent("\n".join(lines[i : i + len(wanted)])) for i in range(len(lines) - len(wanted) + 1))
     assert "\n".join(wanted) in windows, f"the snippet from {file} no longer matches the file: copy it again"
+
+
+def test_architecture_names_every_module_of_the_package():
+    """ARCHITECTURE.md describes the layout on main: a module added or moved must be placed there too."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    package = ROOT / "airflow_provider_tencent_ocr"
+    missing = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name != "__init__.py" and f"`{path.name}`" not in text and f"{path.relative_to(package)}`" not in text
+    )
+    assert not missing, f"ARCHITECTURE.md does not name these modules (say which layer each belongs to): {missing}"
