@@ -238,6 +238,7 @@ def storage_install_hint(uri: str) -> str:
         "abfss": "apache-airflow-providers-microsoft-azure",
         "az": "apache-airflow-providers-microsoft-azure",
         "adl": "apache-airflow-providers-microsoft-azure",
+        "cos": "airflow-provider-tencent-ocr[cos]",  # this provider serves cos:// itself, through s3fs
     }.get(kind)
     if package:
         return f"install {package} to read {kind}:// URIs"

@@ -130,3 +130,7 @@ def test_without_s3fs_the_error_names_the_extra_and_other_schemes_still_load(mon
     monkeypatch.delitem(sys.modules, "airflow_provider_tencent_ocr.io.cos_filesystem", raising=False)
     with pytest.raises(ImportError, match=r"airflow-provider-tencent-ocr\[cos\]"):
         cos_fs.get_fs("any")
+    with pytest.raises(
+        storage.StorageBackendMissing, match=r"install airflow-provider-tencent-ocr\[cos\] to read cos://"
+    ):
+        storage.read_bytes("cos://b-1250000000/manifest.csv", conn_id="any")
