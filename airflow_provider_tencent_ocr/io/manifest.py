@@ -163,6 +163,12 @@ class _Location:
         if not exists:
             raise ManifestError(f"manifest {self.source!r} does not exist: check the URI and storage_conn_id")
 
+    def fingerprint(self) -> tuple[object, ...]:
+        """The file's size, modification time and inode (or ETag): it changes when the file is rewritten."""
+        from airflow_provider_tencent_ocr.io import storage
+
+        return storage.fingerprint(self.source, conn_id=self.storage_conn_id)
+
     @contextmanager
     def open_binary(self) -> Iterator[IO[bytes]]:
         from airflow_provider_tencent_ocr.io import storage
@@ -298,12 +304,47 @@ class _FileManifest(Manifest):
         self.carry_columns = list(carry_columns)
         self._needed = _needed_columns(image_column, id_column, carry_columns)
         self._num_rows = 0
+        self._fingerprint = location.fingerprint()  # before the scan: a change from here on is caught
         types = self._scan()
         super().__init__(location.source, [pa.field(c, types[c]) for c in self.carry_columns], batch_rows)
 
     def _scan(self) -> dict[str, pa.DataType]:
         """Validate the file, set ``_num_rows``, and return the carried columns' types."""
         raise NotImplementedError
+
+    def _batches(self) -> Iterator[list[ManifestRow]]:
+        """The rows, in batches (what ``iter_batches`` checks)."""
+        raise NotImplementedError
+
+    def iter_batches(self) -> Iterator[list[ManifestRow]]:
+        """The rows in batches, from a file that is still the one checked: never fewer rows, silently.
+
+        A manifest overwritten between the check and the end of the run (size, modification time,
+        inode or ETag changed), or yielding another number of rows than was counted, fails naming
+        the file: the output must have one row per manifest row of one version of the manifest.
+        """
+        self._check_unchanged("after it was checked")
+        read = 0
+        for batch in self._batches():
+            read += len(batch)
+            yield batch
+        self._check_unchanged("while its rows were read")
+        if read != self._num_rows:
+            raise self._changed(f"it gave {read} rows where {self._num_rows} were counted when it was checked")
+
+    def _check_unchanged(self, when: str) -> None:
+        try:
+            now = self._location.fingerprint()
+        except FileNotFoundError:
+            raise self._changed(f"it was deleted {when}") from None
+        if now != self._fingerprint:
+            raise self._changed(f"it was modified {when}")
+
+    def _changed(self, what: str) -> ManifestError:
+        return ManifestError(
+            f"manifest {redact_uri(self._location.source)!r} changed under the task: {what}. No output was "
+            "published; write manifests to a new name (or finish writing them) before the task starts, then rerun"
+        )
 
     def count_rows(self) -> int:
         return self._num_rows
@@ -454,7 +495,7 @@ class _CsvManifest(_ArrowManifest):
         self._num_rows = num_rows
         return result
 
-    def iter_batches(self) -> Iterator[list[ManifestRow]]:
+    def _batches(self) -> Iterator[list[ManifestRow]]:
         # pyarrow yields blocks of many rows; only ``batch_rows`` of them become Python objects at a time.
         pending: list[ManifestRow] = []
         start = 0
@@ -524,7 +565,7 @@ class _ParquetManifest(_ArrowManifest):
                 ) from None
             yield pf
 
-    def iter_batches(self) -> Iterator[list[ManifestRow]]:
+    def _batches(self) -> Iterator[list[ManifestRow]]:
         start = 0
         with self._open() as pf:
             try:
@@ -630,6 +671,16 @@ class _JsonlManifest(_FileManifest):
                             f"manifest {source!r} is not valid JSON Lines at line {line_no}: {exc.msg} "
                             f"(column {exc.colno}){hint}. Fix the file or pass the right manifest_format"
                         ) from exc
+                    except RecursionError:
+                        raise ManifestError(
+                            f"manifest {source!r} line {line_no} nests arrays or objects too deeply to be read: "
+                            "flatten that value (a manifest row needs an image URI and flat columns)"
+                        ) from None
+                    except ValueError as exc:  # valid JSON Python will not convert, e.g. a 5,000-digit number
+                        raise ManifestError(
+                            f"manifest {source!r} line {line_no} holds a value that cannot be read "
+                            f"({_sanitise(str(exc)).split(';')[0]}): write very long numbers as strings"
+                        ) from None
                     if not isinstance(obj, dict):
                         raise ManifestError(
                             f"manifest {source!r} line {line_no} is a JSON {type(obj).__name__}, not an "
@@ -645,18 +696,23 @@ class _JsonlManifest(_FileManifest):
                     "one object per line), or drop the .gz suffix if it is not compressed"
                 ) from None
 
-    def iter_batches(self) -> Iterator[list[ManifestRow]]:
+    def _batches(self) -> Iterator[list[ManifestRow]]:
         carry_types = {f.name: f.type for f in self.carry_fields}
         batch: list[ManifestRow] = []
         for index, obj in enumerate(self._objects()):
-            batch.append(
-                ManifestRow(
+            try:
+                row = ManifestRow(
                     index=index,
                     record_id=_record_id(obj.get(self.id_column) if self.id_column else None, index, self.id_column),
                     image_uri=_image_uri(obj.get(self.image_column)),
                     carried={c: _coerce(obj.get(c), t) for c, t in carry_types.items()},
                 )
-            )
+            except (RecursionError, ValueError) as exc:  # a value too deep, or too long, to turn into text
+                raise ManifestError(
+                    f"manifest {self._location.source!r} row {index}: a value of its id, image or carried columns "
+                    f"cannot be turned into text ({type(exc).__name__}): flatten it, or write long numbers as strings"
+                ) from None
+            batch.append(row)
             if len(batch) >= self.batch_rows:
                 yield batch
                 batch = []

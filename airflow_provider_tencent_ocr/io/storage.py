@@ -53,6 +53,7 @@ __all__ = [
     "remote_path",
     "write_bytes",
     "write_many",
+    "fingerprint",
 ]
 
 
@@ -110,6 +111,24 @@ def exists(uri: str, *, conn_id: str | None = None) -> bool:
         return os.path.exists(path)
     fs, key = filesystem(uri, conn_id)
     return bool(fs.exists(key))
+
+
+def fingerprint(uri: str, *, conn_id: str | None = None) -> tuple[object, ...]:
+    """What changes when the file is rewritten: size and modification time (and inode, or the ETag).
+
+    Read fresh from the store each time (fsspec caches listings), so two calls compare the file
+    as it is now and as it was then.
+    """
+    path = local_path(uri)
+    if path is not None:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns, st.st_ino
+    fs, key = filesystem(uri, conn_id)
+    with contextlib.suppress(Exception):
+        fs.invalidate_cache(key)
+    info = fs.info(key)
+    fields = ("size", "ETag", "etag", "md5Hash", "LastModified", "last_modified", "mtime", "updated", "generation")
+    return tuple(str(info.get(name)) for name in fields)
 
 
 @contextlib.contextmanager

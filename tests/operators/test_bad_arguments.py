@@ -54,3 +54,24 @@ def test_a_tiny_progress_interval_cannot_flood_the_log():
     with ProgressReporter(5, snapshot, RetryStats(), interval=1e-9, logger=logger):
         time.sleep(0.5)
     assert len(records) <= 0.5 / 0.05 + 2
+
+
+@pytest.mark.parametrize(
+    "value", ["9" * 5000, "[" * 100_000 + "]" * 100_000], ids=["5000-digit number", "deeply nested"]
+)
+def test_an_unreadable_jsonl_value_fails_the_task_without_retry_naming_the_manifest(tmp_path, value):
+    import collections
+    import types
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_tencent_ocr.io.manifest import ManifestError
+
+    manifest = tmp_path / "cards.jsonl"
+    manifest.write_text('{"image_uri": "/a.png", "note": ' + value + "}\n")
+    op = TencentOcrSingaporeIdCardOperator(
+        task_id="ocr", manifest=str(manifest), output=str(tmp_path / "out.parquet"), carry_columns=["note"]
+    )
+    with pytest.raises(AirflowFailException, match=r"ManifestError: manifest .*cards\.jsonl.* line 1") as raised:
+        op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+    assert isinstance(raised.value.__context__, ManifestError)
