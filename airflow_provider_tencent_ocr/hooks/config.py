@@ -46,6 +46,23 @@ class TencentCloudConfig:
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
+def header_value(value: str, what: str, conn_id: str, *, secret: bool) -> str:
+    """A connection value that goes into a request header: stripped, and refused if a control character is left.
+
+    A value pasted with a trailing newline (an STS token copied from a terminal) would make the HTTP
+    client refuse the header on every call. Stripped like SecretId and SecretKey; one with a line
+    break *inside* is a configuration error naming the field (never its value when it is secret).
+    """
+    cleaned = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in cleaned):
+        shown = "" if secret else f" ({cleaned!r})"
+        raise ConnectionConfigError(
+            f"the {what} of connection {conn_id!r}{shown} contains a line break or another control character: "
+            "paste it again as one line"
+        )
+    return cleaned
+
+
 def connection_destination(
     *, host: str | None, port: int | None, schema: str | None, endpoint: str | None, default_endpoint: str
 ) -> tuple[str, str]:

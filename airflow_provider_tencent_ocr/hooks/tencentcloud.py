@@ -37,12 +37,18 @@ from airflow_provider_tencent_ocr.hooks.config import (
     DEFAULT_TIMEOUT,
     TencentCloudConfig,
     connection_destination,
+    header_value,
     normalise,
     parse_endpoint,
 )
 from airflow_provider_tencent_ocr.hooks.connection_guard import stored_key_conflict
 from airflow_provider_tencent_ocr.hooks.redirects import RedirectRefused, redirect_error, refuse_session_redirects
-from airflow_provider_tencent_ocr.hooks.transport import http_status_error, network_error, parse_answer
+from airflow_provider_tencent_ocr.hooks.transport import (
+    header_refused,
+    http_status_error,
+    network_error,
+    parse_answer,
+)
 from airflow_provider_tencent_ocr.io.http_body import read_body
 from airflow_provider_tencent_ocr.io.http_deadline import enforce_deadlines, exchange_deadline
 
@@ -155,6 +161,11 @@ class TencentCloudHook(BaseHook):
         mask_secret(password)
         if token:
             mask_secret(token)
+        conn_id = self.tencentcloud_conn_id
+        secret_id = header_value(login, "SecretId (login)", conn_id, secret=False)
+        secret_key = header_value(password, "SecretKey (password)", conn_id, secret=True)
+        token = header_value(token, "STS token (extra 'token')", conn_id, secret=True) if token else None
+        region = header_value(self._region or extra.get("region") or DEFAULT_REGION, "region", conn_id, secret=False)
 
         if self._endpoint:
             scheme, netloc = normalise(parse_endpoint(self._endpoint))
@@ -171,10 +182,10 @@ class TencentCloudHook(BaseHook):
             raise ConnectionConfigError(f"connection extra 'language' is {language!r}: use 'en-US' or 'zh-CN'")
         timeout = float(self._timeout or extra.get("timeout") or DEFAULT_TIMEOUT)
         return TencentCloudConfig(
-            secret_id=login.strip(),
-            secret_key=password.strip(),
-            token=token,
-            region=self._region or extra.get("region") or DEFAULT_REGION,
+            secret_id=secret_id,
+            secret_key=secret_key,
+            token=token or None,
+            region=region,
             scheme=scheme,
             host=netloc,
             language=language,
@@ -301,6 +312,8 @@ class TencentCloudHook(BaseHook):
             cause, code = err.__context__, err.get_code() or "ClientError"
             if isinstance(cause, RedirectRefused):
                 raise redirect_error(cause, cfg.host, self.tencentcloud_conn_id) from None
+            if isinstance(cause, ValueError) and "header" in str(cause).lower():
+                raise header_refused(cause, self.tencentcloud_conn_id) from None
             if code == "ClientNetworkError" and isinstance(cause, Exception):
                 raise network_error(cause, cfg.host) from None
             # Without its cause nothing tells a connect failure from a lost answer: assume the worst.

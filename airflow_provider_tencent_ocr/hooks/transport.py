@@ -44,6 +44,21 @@ def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
     )
 
 
+def header_refused(err: ValueError, conn_id: str) -> TencentCloudAPIError:
+    """The HTTP client refused a request header before sending: the connection holds an unusable value.
+
+    A configuration error (it stops the run, nothing was sent or billed), never a network error that
+    each row retries. The header's value is not quoted: it may be the STS token.
+    """
+    return TencentCloudAPIError(
+        "InvalidHeader",
+        f"the HTTP client refused a request header ({type(err).__name__}) before sending anything: a value of "
+        f"connection {conn_id!r} (SecretId, STS token or region) holds a line break, spaces at its ends or a "
+        "character not allowed in HTTP headers; paste it again as one line",
+        kind=ErrorKind.FATAL,
+    )
+
+
 def http_status_error(status: int, host: str) -> TencentCloudAPIError:
     """A non-200 answer: 5xx and 429 may pass, any other status will not."""
     return TencentCloudAPIError(

@@ -185,3 +185,81 @@ def test_airflow_discovers_the_provider_hook_and_form() -> None:
     assert {"extra__tencentcloud__region", "extra__tencentcloud__token"} <= set(widgets)
     assert widgets["extra__tencentcloud__token"].is_sensitive
     assert manager.field_behaviours["tencentcloud"]["relabeling"]["password"] == "SecretKey"
+
+
+def _conn(emulator: EmulatorServer, token: str) -> str:
+    extra = {"endpoint": emulator.endpoint, "token": token}
+    return json.dumps(
+        {"conn_type": "tencentcloud", "login": "AKIDtestconnection", "password": SECRET_KEY, "extra": extra}
+    )
+
+
+@pytest.mark.parametrize("pasted", [TOKEN + "\n", f"  {TOKEN}\r\n", f"\t{TOKEN} "])
+def test_an_sts_token_pasted_with_a_newline_is_stripped(
+    pasted: str, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: a token with a trailing newline made every row a ClientNetworkError (InvalidHeader)."""
+    monkeypatch.setenv("AIRFLOW_CONN_OCR_TOKEN", _conn(emulator, pasted))
+    assert TencentOcrHook("ocr_token").config.token == TOKEN
+    assert _recognise("ocr_token")
+
+
+def test_the_session_token_variable_is_stripped_too(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {"conn_type": "tencentcloud", "extra": {"endpoint": emulator.endpoint}}
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDtestconnection\n")
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", SECRET_KEY + "\n")
+    monkeypatch.setenv("TENCENTCLOUD_SESSION_TOKEN", TOKEN + "\n")
+    assert _recognise()
+
+
+def test_a_token_with_a_line_break_inside_is_a_configuration_error(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_OCR_TOKEN", _conn(emulator, TOKEN[:10] + "\n" + TOKEN[10:]))
+    with pytest.raises(ConnectionConfigError) as raised:
+        TencentOcrHook("ocr_token").config  # noqa: B018
+    message = str(raised.value)
+    assert "STS token" in message and "ocr_token" in message
+    assert TOKEN[:10] not in message and TOKEN[10:] not in message
+    assert emulator.stats.requests == 0
+
+
+def test_a_header_the_client_refuses_is_a_fatal_configuration_error(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever value gets into a header unchecked (here a config built by a subclass), it stops the run."""
+    from dataclasses import replace
+
+    from airflow_provider_tencent_ocr.exceptions import ErrorKind
+
+    monkeypatch.setenv("AIRFLOW_CONN_OCR_TOKEN", _conn(emulator, TOKEN))
+    hook = TencentOcrHook("ocr_token")
+    hook.config = replace(hook.config, token=TOKEN + "\n")  # type: ignore[misc]
+    with pytest.raises(TencentCloudAPIError) as raised:
+        hook.recognize_singapore_id_card(image_base64=base64.b64encode(make_png(seed=5)).decode())
+    error = raised.value
+    assert (error.code, error.kind, error.may_have_been_billed) == ("InvalidHeader", ErrorKind.FATAL, False)
+    assert "ocr_token" in error.message and TOKEN not in str(error)
+    assert emulator.stats.requests == 0
+
+
+def test_a_bad_token_fails_the_task_without_retries(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import collections
+    import types
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
+
+    image = tmp_path / "card.png"
+    image.write_bytes(make_png(seed=5))
+    monkeypatch.setenv("AIRFLOW_CONN_OCR_TOKEN", _conn(emulator, TOKEN[:10] + "\n" + TOKEN[10:]))
+    op = TencentOcrSingaporeIdCardOperator(
+        task_id="ocr", images=[str(image)], output=str(tmp_path / "out.parquet"), tencentcloud_conn_id="ocr_token"
+    )
+    with pytest.raises(AirflowFailException, match="ocr_token"):
+        op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+    assert emulator.stats.requests == 0 and not (tmp_path / "out.parquet").exists()
