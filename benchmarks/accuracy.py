@@ -1,18 +1,22 @@
-"""Accuracy of the local OCR engine on generated cards, over several seeds: one Markdown table.
+"""Accuracy of the local OCR engine on generated documents, over several seeds: Markdown tables.
 
-    python benchmarks/accuracy.py [--profile heldout] [--seeds 1001,1002,1003] [--n 100] [--direct]
+    python benchmarks/accuracy.py [--documents singapore,passport,mykad] [--profile heldout]
+                                  [--seeds 3001,3002,3003] [--n 100] [--direct]
 
-For every seed, generates synthetic Singapore ID cards (front and back, part of them degraded)
-into a temporary folder, sends every image through the emulator (local recogniser) and the hook,
-exactly as a DAG would, and compares the answers with the truth manifest: per-field exact match
-on clean and degraded images, and precision / recall per warn code. Each figure is given as
-min / mean / max over the seeds, then pooled over all images.
+For every document type and seed, generates synthetic documents (Singapore ICs front and back,
+passport data pages with their MRZ, MyKad fronts; part of them degraded) into a temporary folder,
+sends every image through the emulator (local recogniser) and the hook's ``recognize(action)``,
+exactly as a DAG would, and compares the answers with the truth manifest: per-field exact match on
+clean and degraded images, and precision / recall per warn code. Each figure is given as min / mean
+/ max over the seeds, then pooled over all images; one table per document type.
 
 The honest setting is the default: the ``heldout`` profile (other fonts, names, jitter and
 degradation strengths than the heuristics were tuned on) and seeds no change was made after.
-Development used the ``tuning`` profile, seeds 101-102; the held-out failures of seeds 1001 and
-2001-2003 were looked at and fixed; 3001-3003 were measured once after the last change. Use new
-seeds to check a change. ``--direct`` skips HTTP and calls the recogniser's worker pool directly.
+Singapore: development used the ``tuning`` profile, seeds 101-102; the held-out failures of seeds
+1001 and 2001-2003 were looked at and fixed; 3001-3003 were measured once after the last change.
+Passport and MyKad: development used the ``tuning`` profile, seeds 5, 101 and 102, only; no held-out
+seed was looked at before 4001-4003 were measured once. Use new seeds to check a change.
+``--direct`` skips HTTP and calls the recogniser's worker pool directly.
 """
 
 from __future__ import annotations
@@ -32,18 +36,27 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_provider_tencent_ocr.actions.singapore_id_card import BACK_FIELDS, FRONT_FIELDS, RESPONSE_FIELDS
-from tencent_ocr_emulator.cards import PROFILES, expected_warn_codes, generate_cards, read_manifest
+from airflow_provider_tencent_ocr.actions.singapore_id_card import BACK_FIELDS, FRONT_FIELDS
+from tencent_ocr_emulator.cards import PROFILES, expected_warn_codes, generate_cards, read_manifest, truth_fields
+from tencent_ocr_emulator.document_cards import DOCUMENT_ACTIONS, SCORED_FIELDS
 from tencent_ocr_emulator.local_engine import LocalRecogniser
 
 WARN_NAMES = {-9101: "covered", -9102: "photocopy", -9107: "reflective", -9108: "blurry"}
-# The synthetic backs print no expiry date (a citizen's NRIC has none), so it is not scored.
-SCORED = {"front": FRONT_FIELDS, "back": tuple(f for f in BACK_FIELDS if f != "DateOfExpiration")}
+# The synthetic Singapore backs print no expiry date (a citizen's NRIC has none), so it is not scored.
+SINGAPORE_SCORED = {"front": FRONT_FIELDS, "back": tuple(f for f in BACK_FIELDS if f != "DateOfExpiration")}
 Result = tuple[dict[str, str], list[int], float]
+Job = tuple[str, bytes]  # (action, image)
 
 
-def run_direct(recogniser: LocalRecogniser, images: list[bytes]) -> list[Result]:
-    futures = [recogniser.submit(image) for image in images]
+def scored_fields(document: str, side: str) -> tuple[str, ...]:
+    """The fields scored for one image of ``document`` (API names)."""
+    if document == "singapore":
+        return tuple(SINGAPORE_SCORED[side])
+    return SCORED_FIELDS[DOCUMENT_ACTIONS[document]]
+
+
+def run_direct(recogniser: LocalRecogniser, jobs: list[Job]) -> list[Result]:
+    futures = [recogniser.submit(image, action=action) for action, image in jobs]
     return [(o.fields, o.warn_codes, o.seconds) for o in (f.result() for f in futures)]
 
 
@@ -66,23 +79,23 @@ class HookRunner:
     def __exit__(self, *exc: object) -> None:
         self.emulator.__exit__(*exc)  # also closes the recogniser
 
-    def __call__(self, images: list[bytes]) -> list[Result]:
+    def __call__(self, jobs: list[Job]) -> list[Result]:
         from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
         from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 
         hook = TencentOcrHook()
 
-        def one(image: bytes) -> Result:
+        def one(job: Job) -> Result:
+            action, image = job
             started = time.perf_counter()
             try:
-                result = hook.recognize_singapore_id_card(image_base64=base64.b64encode(image).decode())
+                result = hook.recognize(action, image_base64=base64.b64encode(image).decode())
             except TencentCloudAPIError:
                 return {}, [], time.perf_counter() - started
-            fields = {key: getattr(result, column) for key, column in RESPONSE_FIELDS.items()}
-            return fields, list(result.warn_codes), time.perf_counter() - started
+            return dict(result.fields), list(result.warn_codes), time.perf_counter() - started
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:  # no queueing: latency is real
-            return list(pool.map(one, images))
+            return list(pool.map(one, jobs))
 
 
 @dataclass
@@ -94,12 +107,13 @@ class Score:
     errors: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
 
-    def add(self, row: dict[str, str], result: Result) -> None:
+    def add(self, document: str, row: dict[str, str], result: Result) -> None:
         fields, codes, seconds = result
         kind = "degraded" if row["degradations"] else "clean"
         self.seconds.append(seconds)
-        for key in SCORED[row["side"]]:
-            want, got = row[f"truth_{RESPONSE_FIELDS[key]}"], fields.get(key, "")
+        truth = truth_fields(row)
+        for key in scored_fields(document, row["side"]):
+            want, got = truth.get(key, ""), fields.get(key, "")
             score = self.exact[(key, kind)]
             score[0] += got == want
             score[1] += 1
@@ -132,8 +146,8 @@ def spread(values: list[float | None], fmt: str) -> str:
     return f"{fmt.format(min(vals))} / {fmt.format(statistics.mean(vals))} / {fmt.format(max(vals))}"
 
 
-def report(per_seed: list[Score], pooled: Score) -> list[str]:
-    """The Markdown table: per-seed spread, then the pooled figure with its counts."""
+def report(document: str, per_seed: list[Score], pooled: Score) -> list[str]:
+    """The Markdown table of one document type: per-seed spread, then the pooled figure with its counts."""
     out = ["| measure | clean: min / mean / max | clean: pooled | degraded: min / mean / max | degraded: pooled |"]
     out.append("|---|---|---|---|---|")
 
@@ -145,8 +159,9 @@ def report(per_seed: list[Score], pooled: Score) -> list[str]:
         ok, n = pooled.field_rate(key, kind)
         return f"{100 * ok / n:.1f}% ({ok}/{n})" if n else "-"
 
-    for key in (None, *FRONT_FIELDS, *SCORED["back"]):
-        name = "all fields" if key is None else f"`{RESPONSE_FIELDS[key]}`"
+    keys = (*FRONT_FIELDS, *SINGAPORE_SCORED["back"]) if document == "singapore" else scored_fields(document, "front")
+    for key in (None, *keys):
+        name = "all fields" if key is None else f"`{key}`"
         cells = [
             spread([rate(s, key, "clean") for s in per_seed], "{:.1f}%"),
             pooled_rate(key, "clean"),
@@ -173,7 +188,14 @@ def report(per_seed: list[Score], pooled: Score) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100, help="cards per seed")
-    parser.add_argument("--seeds", default="3001,3002,3003", help="comma-separated seeds (not the tuning seeds)")
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds (not the tuning seeds; default: 3001-3003 for Singapore, 4001-4003 for the others)",
+    )
+    parser.add_argument(
+        "--documents", default="singapore,passport,mykad", help="comma-separated: singapore, passport, mykad"
+    )
     parser.add_argument("--profile", choices=sorted(PROFILES), default="heldout")
     parser.add_argument("--degraded-fraction", type=float, default=0.6)
     parser.add_argument("--back-fraction", type=float, default=0.25)
@@ -181,53 +203,64 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="OCR processes (default: one per core)")
     parser.add_argument("--show-errors", action="store_true", help="list every wrong field / code (synthetic data)")
     args = parser.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    documents = [d.strip() for d in args.documents.split(",") if d.strip()]
+    unknown = [d for d in documents if d not in DOCUMENT_ACTIONS]
+    if unknown:
+        parser.error(f"unknown documents {unknown}; choose from {sorted(DOCUMENT_ACTIONS)}")
 
-    per_seed: list[Score] = []
-    pooled = Score()
+    def seeds_for(document: str) -> list[int]:
+        default = "3001,3002,3003" if document == "singapore" else "4001,4002,4003"
+        return [int(s) for s in (args.seeds or default).split(",") if s.strip()]
+
     recogniser = LocalRecogniser(workers=args.workers, warm=True)
     started = time.perf_counter()
+    tables: list[str] = []
+    every: list[float] = []
     with contextlib.ExitStack() as stack:
         if args.direct:
             stack.callback(recogniser.close)
-            run: Callable[[list[bytes]], list[Result]] = functools.partial(run_direct, recogniser)
+            run: Callable[[list[Job]], list[Result]] = functools.partial(run_direct, recogniser)
         else:
             run = stack.enter_context(HookRunner(recogniser))
-        for seed in seeds:
-            with tempfile.TemporaryDirectory(prefix="cards-") as tmp:
-                manifest = generate_cards(
-                    tmp,
-                    args.n,
-                    seed,
-                    degraded_fraction=args.degraded_fraction,
-                    back_fraction=args.back_fraction,
-                    profile=args.profile,
-                )
-                rows = read_manifest(manifest)
-                images = [Path(row["image_uri"]).read_bytes() for row in rows]
-            results = run(images)
-            score = Score()
-            for row, result in zip(rows, results, strict=True):
-                score.add(row, result)
-                pooled.add(row, result)
-            per_seed.append(score)
+        for document in documents:
+            per_seed: list[Score] = []
+            pooled = Score()
+            action = DOCUMENT_ACTIONS[document]
+            for seed in seeds_for(document):
+                with tempfile.TemporaryDirectory(prefix="cards-") as tmp:
+                    manifest = generate_cards(
+                        tmp,
+                        args.n,
+                        seed,
+                        degraded_fraction=args.degraded_fraction,
+                        back_fraction=args.back_fraction,
+                        profile=args.profile,
+                        documents=(document,),
+                    )
+                    rows = read_manifest(manifest)
+                    jobs = [(action, Path(row["image_uri"]).read_bytes()) for row in rows]
+                results = run(jobs)
+                score = Score()
+                for row, result in zip(rows, results, strict=True):
+                    score.add(document, row, result)
+                    pooled.add(document, row, result)
+                per_seed.append(score)
+            every += pooled.seconds
+            seeds = ",".join(map(str, seeds_for(document)))
+            tables += [f"### {document} ({action}): seeds {seeds}", "", *report(document, per_seed, pooled), ""]
+            if args.show_errors:
+                tables += [*pooled.errors, ""]
     wall = time.perf_counter() - started
 
     mode = "direct" if args.direct else "emulator + hook"
     print(
-        f"local OCR accuracy: profile={args.profile}, seeds={','.join(map(str, seeds))}, {args.n} cards per seed "
+        f"local OCR accuracy: profile={args.profile}, {args.n} documents per seed "
         f"({args.degraded_fraction:.0%} degraded), {recogniser.workers} workers, {mode}"
     )
     print()
-    print("\n".join(report(per_seed, pooled)))
-    print()
-    mean = statistics.mean(pooled.seconds) if pooled.seconds else 0.0
-    print(
-        f"seconds per image: {mean:.2f} latency (mean), {wall / max(1, len(pooled.seconds)):.2f} wall incl. generation"
-    )
-    if args.show_errors:
-        print()
-        print("\n".join(pooled.errors))
+    print("\n".join(tables))
+    mean = statistics.mean(every) if every else 0.0
+    print(f"seconds per image: {mean:.2f} latency (mean), {wall / max(1, len(every)):.2f} wall incl. generation")
     return 0
 
 
