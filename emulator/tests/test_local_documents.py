@@ -143,3 +143,20 @@ def test_offline_engine_reads_clean_passports_and_mykads_exactly(engine: Emulato
         {"ImageBase64": image}
     )[1]
     assert code(unlearnt) == "FailedOperation.NoHKIDCard"
+
+
+def test_visual_number_settles_what_the_check_digits_cannot() -> None:
+    """G and 6 (and O and 4, ...) have check values equal mod 10: only the visual zone tells them apart."""
+    read = "P469201467THA8501190M2608189<<<<<<<<<<<<<<<4"
+    assert documents._with_visual_number(read, "P4692014G") == "P4692014G7THA8501190M2608189<<<<<<<<<<<<<<<4"
+    assert documents._with_visual_number(read, "P4692014X") == read  # not a confusion: the MRZ stands
+    assert documents._with_visual_number(read, "") == read
+
+
+def test_first_line_is_the_mrz_line_just_above_the_second() -> None:
+    lines = [
+        line("P<GBRNOT<<THIS<LINE<<<<<<<<<<<<<<<<<<<<<<<<<", 40, 100, 900),  # a stray MRZ-like line higher up
+        line(LINE1, 40, 500, 900),
+        line(LINE2, 40, 560, 900),
+    ]
+    assert documents.parse_passport(lines).fields["Surname"] == "ERIKSSON"

@@ -34,6 +34,7 @@ _AS_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6
 # Alternatives tried for an alphanumeric MRZ character when a check digit fails.
 _CONFUSABLE = {"0": "O", "O": "0D", "D": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", "B": "8", "2": "Z"}
 _CONFUSABLE |= {"Z": "2", "6": "G", "G": "6"}
+_CONFUSABLE_ALL = frozenset("0O1I5S8B2Z6G4AQD")
 PASSPORT_LABELS = {
     "type": "Type",
     "passportno": "ID",
@@ -145,8 +146,22 @@ def _date(yymmdd: str, *, future: bool) -> str:
         return ""
 
 
-def _visual_value(lines: list[OcrLine], labels: dict[str, int], label: str) -> str:
-    """The value printed under a visual-zone label, as MRZ letters (for the names)."""
+def _with_visual_number(line2: str, visual: str) -> str:
+    """Line 2 with the visual zone's passport number where the MRZ's differs only by characters
+    whose check values are equal mod 10 (``G``/``6``, ``O``/``4``...): the checks cannot tell them apart."""
+    mrz_number = line2[0:9]
+    number = visual.ljust(9, "<")[:9]
+    if number == mrz_number or len(visual) != len(mrz_number.rstrip("<")):
+        return line2
+    pairs = zip(number, mrz_number, strict=True)
+    if any(a != b and (a not in _CONFUSABLE_ALL or b not in _CONFUSABLE_ALL) for a, b in pairs):
+        return line2
+    fixed = number + line2[9:]
+    return fixed if numbers.td3_valid(fixed) else line2
+
+
+def _visual_value(lines: list[OcrLine], labels: dict[str, int], label: str, *, raw: bool = False) -> str:
+    """The value printed under a visual-zone label, as MRZ letters (for the names), or as read (``raw``)."""
     index = labels.get(label)
     if index is None:
         return ""
@@ -161,6 +176,8 @@ def _visual_value(lines: list[OcrLine], labels: dict[str, int], label: str) -> s
     if not below:
         return ""
     text = min(below, key=lambda ln: ln.top).text.upper()
+    if raw:
+        return re.sub(r"[^A-Z0-9]", "", text)
     return re.sub(r"\s+", " ", re.sub(r"[^A-Z' -]", "", text)).strip()
 
 
@@ -196,8 +213,14 @@ def parse_passport(lines: list[OcrLine]) -> ParsedCard:
         for label in match_labels(ln.text, PASSPORT_LABELS):
             labels.setdefault(label, i)
     candidates = [i for i in order if _is_mrz(straight[i].text)]
-    line2 = next((fixed for i in reversed(candidates) if (fixed := read_line2(straight[i].text))), None)
+    found2 = next(((i, fixed) for i in reversed(candidates) if (fixed := read_line2(straight[i].text))), None)
+    line2 = found2[1] if found2 else None
+    if found2 is not None:  # line 1 is the MRZ line just above line 2 (a merged visual line is not)
+        above = [i for i in candidates if straight[i].cy < straight[found2[0]].cy - 0.5 * straight[found2[0]].height]
+        candidates = sorted(above, key=lambda i: straight[found2[0]].cy - straight[i].cy) + candidates
     first = next((r for i in candidates if (r := read_line1(straight[i].text))), None)
+    if line2 is not None:
+        line2 = _with_visual_number(line2, _visual_value(straight, labels, "passportno", raw=True))
     if line2 is None and first is None and not labels:
         return ParsedCard(side=None)
     fields: dict[str, str] = {}
