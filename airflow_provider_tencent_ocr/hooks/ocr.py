@@ -10,7 +10,7 @@ from airflow_provider_tencent_ocr.actions.registry import require_action
 from airflow_provider_tencent_ocr.actions.result import DocumentResult
 from airflow_provider_tencent_ocr.exceptions import InvalidImageError
 from airflow_provider_tencent_ocr.hooks.tencentcloud import TencentCloudHook
-from airflow_provider_tencent_ocr.io.images import CheckedBase64, check_image_bytes
+from airflow_provider_tencent_ocr.io.images import CheckedBase64, check_image_bytes, sniff_format
 
 
 class TencentOcrHook(TencentCloudHook):
@@ -90,8 +90,8 @@ def _check_base64(image_base64: str, limit: int = sg.MAX_IMAGE_BASE64_BYTES) -> 
             f"image_base64 is {len(image_base64)} characters; the API accepts at most "
             f"{limit}: downscale or recompress the image",
         )
-    if isinstance(image_base64, CheckedBase64):  # the run checked these bytes when it read them
-        return
+    if isinstance(image_base64, CheckedBase64):  # checked when read: only its format (first bytes) is needed
+        return sniff_format(base64.b64decode(image_base64[:16])) or "unknown"
     try:
         data = base64.b64decode(image_base64, validate=True)
     except (binascii.Error, ValueError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from airflow_provider_tencent_ocr.io.manifest import Manifest
     from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter
     from airflow_provider_tencent_ocr.lineage import RunLineage
+    from airflow_provider_tencent_ocr.run.documents import DocumentFormat
     from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunSummary
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class RunArguments(Protocol):
     allow_link_local_images: bool
 
     def output_schema(self, carry_fields: list[pa.Field]) -> pa.Schema: ...
+
+    def document(self) -> DocumentFormat: ...
+
+    def manifest_columns(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -168,13 +174,16 @@ def open_manifest(args: RunArguments, storage_conn_id: str | None = None) -> Man
             )
         manifest = manifests.manifest_from_images(images, batch_rows=args.batch_rows)
     else:
+        carry = args.carry_columns
+        if not isinstance(carry, str):  # a string stays a string: open_manifest refuses it, not splits it
+            carry = list(carry or ())
+            carry += [name for name in args.manifest_columns() if name not in carry]  # read, e.g. action_column
         manifest = manifests.open_manifest(
             args.manifest,
             manifest_format=args.manifest_format,
             image_column=args.image_column,
             id_column=args.id_column,
-            # a string stays a string, so open_manifest refuses it instead of splitting it into letters
-            carry_columns=args.carry_columns if isinstance(args.carry_columns, str) else list(args.carry_columns or ()),
+            carry_columns=carry,
             batch_rows=args.batch_rows,
             storage_conn_id=storage_conn_id or args.storage_conn_id,
         )
@@ -228,6 +237,14 @@ def hmac_key(args: RunArguments) -> bytes | None:
     return resolve_hmac_key(variable=args.pii_key_variable)
 
 
+def _field_kinds(action: str) -> Mapping[str, str | None]:
+    """The personal-data kind of each response field of ``action`` (none known: every field is masked)."""
+    from airflow_provider_tencent_ocr.actions.registry import get_action
+
+    spec = get_action(action)
+    return spec.field_kinds if spec is not None else {}
+
+
 def assemble_run(args: RunArguments) -> AssembledRun:
     """Build the run from the arguments; every check that needs no API call fails here, before any row."""
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
@@ -246,7 +263,7 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     lineage = RunLineage(manifest=args.manifest, output=target.dataset, schema=schema)
     permissions = Permissions(args.file_mode, args.dir_mode)
     transform = build_row_transform(
-        protector=PiiProtector(args.pii, hmac_key(args), allow_portrait=args.allow_portrait),
+        protector=PiiProtector(args.pii, hmac_key(args), allow_portrait=args.allow_portrait, field_kinds=_field_kinds),
         permissions=permissions,
         photo_output=args.photo_output,
         photo_dir=args.photo_dir or default_photo_dir(target.output),
@@ -271,7 +288,7 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     if output_dir is not None:  # before the cache beside it creates it with the cache's own mode
         make_dirs(os.path.dirname(os.path.abspath(output_dir)), permissions)
     cache = ResultCache(target.cache, storage_conn_id=storage_conn_id) if target.cache else None
-    runner = OcrRunner(hook, options, cache=cache, row_transform=transform)
+    runner = OcrRunner(hook, options, cache=cache, row_transform=transform, document=args.document())
     return AssembledRun(
         target, lineage.watch(manifest), schema, lineage, hook, runner, cache, storage_conn_id, permissions
     )

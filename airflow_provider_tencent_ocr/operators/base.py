@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_tencent_ocr.operators.assembly import AssembledRun
+    from airflow_provider_tencent_ocr.run.documents import DocumentFormat
     from airflow_provider_tencent_ocr.run.runner import RunSummary
 
 #: The defaults of every run argument, declared once (in ``RunOptions``).
@@ -222,6 +223,14 @@ class TencentOcrBaseOperator(BaseOperator):
     def output_schema(self, carry_fields: list[pa.Field]) -> pa.Schema:
         """The Parquet schema this operator writes: its row's columns, then the carried ones."""
         raise NotImplementedError
+
+    def document(self) -> DocumentFormat:
+        """Which action each row gets, the call, and the row written (see ``run/documents.py``)."""
+        raise NotImplementedError
+
+    def manifest_columns(self) -> list[str]:
+        """Manifest columns this operator reads besides the image, id and carried ones."""
+        return []
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_tencent_ocr.operators.assembly import assemble_run

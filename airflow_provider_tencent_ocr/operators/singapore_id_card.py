@@ -14,6 +14,8 @@ from airflow_provider_tencent_ocr.operators.base import TencentOcrBaseOperator, 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from airflow_provider_tencent_ocr.run.documents import DocumentFormat
+
 __all__ = ["OutputPathRefused", "TencentOcrSingaporeIdCardOperator", "output_asset"]
 
 
@@ -29,3 +31,8 @@ class TencentOcrSingaporeIdCardOperator(TencentOcrBaseOperator):
         from airflow_provider_tencent_ocr.io.parquet import output_schema
 
         return output_schema(carry_fields)
+
+    def document(self) -> DocumentFormat:
+        from airflow_provider_tencent_ocr.run.documents import SingaporeFormat
+
+        return SingaporeFormat()

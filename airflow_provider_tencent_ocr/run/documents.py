@@ -11,15 +11,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_tencent_ocr.actions import singapore_id_card as sg
-from airflow_provider_tencent_ocr.exceptions import UnsupportedAction
+from airflow_provider_tencent_ocr.actions.registry import ACTIONS
+from airflow_provider_tencent_ocr.exceptions import UnsupportedActionError
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow
 
-__all__ = ["DocumentFormat", "OutputRow", "SingaporeFormat", "UnsupportedAction"]
+__all__ = ["DocumentFormat", "OutputRow", "SingaporeFormat", "UnsupportedActionError"]
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-SINGAPORE_REQUESTS_PER_SECOND = 20.0  # stated in the SDK's documentation of the action
 
 
 class OutputRow(Protocol):
@@ -38,7 +37,7 @@ class DocumentFormat(Protocol):
     """How one operator's rows are made. Implementations are small, stateless and thread-safe."""
 
     def action_of(self, row: ManifestRow) -> str:
-        """The API action of this row; raises :class:`UnsupportedAction` (a message without row values)."""
+        """The API action of this row; raises :class:`UnsupportedActionError` (a message without row values)."""
         ...
 
     def default_rate(self, action: str) -> float:
@@ -86,7 +85,7 @@ class SingaporeFormat:
         return sg.ACTION
 
     def default_rate(self, action: str) -> float:
-        return SINGAPORE_REQUESTS_PER_SECOND
+        return ACTIONS[sg.ACTION].default_rps
 
     def recognise(self, recogniser: Any, action: str, image: Mapping[str, str], *, return_head_image: bool) -> Any:
         return recogniser.recognize_singapore_id_card(**image, return_head_image=return_head_image)

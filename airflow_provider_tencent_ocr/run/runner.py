@@ -43,7 +43,12 @@ from airflow_provider_tencent_ocr.exceptions import (
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
 from airflow_provider_tencent_ocr.io.uris import redact_uri
-from airflow_provider_tencent_ocr.run.documents import DocumentFormat, OutputRow, SingaporeFormat, UnsupportedAction
+from airflow_provider_tencent_ocr.run.documents import (
+    DocumentFormat,
+    OutputRow,
+    SingaporeFormat,
+    UnsupportedActionError,
+)
 from airflow_provider_tencent_ocr.run.options import RunOptions
 from airflow_provider_tencent_ocr.run.progress import ProgressReporter
 from airflow_provider_tencent_ocr.run.repeats import Bounded
@@ -225,7 +230,7 @@ class _Lanes:
     def submit(self, row: ManifestRow) -> tuple[ManifestRow, str | None, Future[Outcome] | Outcome]:
         try:
             action = self.document.action_of(row)
-        except UnsupportedAction as err:
+        except UnsupportedActionError as err:
             return row, None, self.worker.unsupported(err)
         lane = self.lanes.get(action)
         if lane is None:

@@ -28,7 +28,7 @@ from airflow_provider_tencent_ocr.io.manifest import ManifestRow
 from airflow_provider_tencent_ocr.io.presign import SERVICE_DOWNLOAD_ERRORS, is_object_store_uri, sign_image
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.run.concurrency import AdaptiveConcurrency
-from airflow_provider_tencent_ocr.run.documents import DocumentFormat, SingaporeFormat, UnsupportedAction
+from airflow_provider_tencent_ocr.run.documents import DocumentFormat, SingaporeFormat, UnsupportedActionError
 from airflow_provider_tencent_ocr.run.inflight import InFlight
 from airflow_provider_tencent_ocr.run.limits import ActionLimits, CallOutcome
 from airflow_provider_tencent_ocr.run.options import RunOptions
@@ -176,7 +176,7 @@ class RowWorker:
             self.errors += outcome.result is None
         return outcome
 
-    def unsupported(self, err: UnsupportedAction) -> Outcome:
+    def unsupported(self, err: UnsupportedActionError) -> Outcome:
         """The error outcome of a row naming no action this run serves (counted as done, no call)."""
         with self._lock:
             self.done += 1

@@ -16,7 +16,7 @@ import pytest
 from helpers import make_png
 
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow, manifest_from_images
-from airflow_provider_tencent_ocr.run.documents import SingaporeFormat, UnsupportedAction
+from airflow_provider_tencent_ocr.run.documents import SingaporeFormat, UnsupportedActionError
 from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 from tencent_ocr_emulator.server import EmulatorServer
 from tests.run.test_runner import ListSink, connect  # noqa: F401 - the fixture
@@ -33,7 +33,7 @@ class TwoActions(SingaporeFormat):
 
     def action_of(self, row: ManifestRow) -> str:
         if "/x" in (row.image_uri or ""):
-            raise UnsupportedAction("this row names no action the test serves")
+            raise UnsupportedActionError("this row names no action the test serves")
         return FAST if row.index % 2 == 0 else SLOW
 
     def default_rate(self, action: str) -> float:
