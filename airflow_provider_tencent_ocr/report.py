@@ -25,7 +25,7 @@ REPORT_MD = "warn_report.md"
 REPORT_PNG = "warn_rates.png"
 # Card problems; -9109 only says the warning capability is off, so it is not a card warning.
 CARD_WARN_COLUMNS = tuple(column for code, column in WARN_CODES.items() if code != -9109)
-_WANTED = ("status", "error_code", "id_type", "id_checksum_valid", *WARN_CODES.values())
+_WANTED = ("status", "error_code", "action", "number_valid", "id_type", "id_checksum_valid", *WARN_CODES.values())
 
 
 def _rate(count: int, total: int) -> float | None:
@@ -129,29 +129,60 @@ def _compute(table: pa.Table) -> dict[str, Any]:
                 "invalid_rate": _rate(invalid, valid + invalid),
             }
         if "id_type" in columns:
-            by_type = []
-            for kind, n, n_ok, n_err in con.execute(
-                "SELECT coalesce(id_type, 'unknown') AS kind, count(*), "
-                "count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'error') "
-                "FROM ocr GROUP BY kind ORDER BY kind"
-            ).fetchall():
-                where, params = ("AND id_type IS NULL", []) if kind == "unknown" else ("AND id_type = ?", [kind])
-                by_type.append(
-                    {
-                        "id_type": kind,
-                        "rows": n,
-                        "ok": n_ok,
-                        "errors": n_err,
-                        "error_rate": _rate(n_err, n),
-                        "warn_rates": {
-                            item["column"]: item["rate"] for item in _warn_rates(fetch, n_ok, columns, where, params)
-                        },
-                    }
-                )
-            report["by_id_type"] = by_type
+            report["by_id_type"] = _by_group(con, fetch, columns, "id_type")
+        if "action" in columns:  # the id-document table: one group per API action (a mixed manifest)
+            report["by_action"] = _by_group(con, fetch, columns, "action")
         return report
     finally:
         con.close()
+
+
+def _by_group(con: Any, fetch: Callable[..., tuple[Any, ...]], columns: set[str], column: str) -> list[dict[str, Any]]:
+    """Rows, errors and warn rates per value of ``column`` (``id_type`` or ``action``); null is ``unknown``."""
+    groups = []
+    for value, n, n_ok, n_err in con.execute(
+        f"SELECT coalesce(\"{column}\", 'unknown') AS value, count(*), "
+        "count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'error') "
+        "FROM ocr GROUP BY value ORDER BY value"
+    ).fetchall():
+        where, params = (f'AND "{column}" IS NULL', []) if value == "unknown" else (f'AND "{column}" = ?', [value])
+        group = {
+            column: value,
+            "rows": n,
+            "ok": n_ok,
+            "errors": n_err,
+            "error_rate": _rate(n_err, n),
+            "warn_rates": {item["column"]: item["rate"] for item in _warn_rates(fetch, n_ok, columns, where, params)},
+        }
+        if "number_valid" in columns:  # a failed check digit on an ok row: a fraud or misreading signal
+            (invalid,) = fetch(
+                f"SELECT count(*) FILTER (WHERE NOT number_valid) FROM ocr WHERE status = 'ok' {where}", params
+            )
+            group["number_invalid"] = invalid
+        groups.append(group)
+    return groups
+
+
+def _group_table(report: dict[str, Any], key: str, title: str) -> list[str]:
+    """The Markdown table of one breakdown (``by_id_type`` or ``by_action``)."""
+    groups = report.get(f"by_{key}")
+    if not groups:
+        return []
+    columns = list(WARN_CODES.values())
+    lines = [
+        "",
+        f"## By {title}",
+        "",
+        f"| {title} | rows | ok | errors | error rate | " + " | ".join(str(c) for c in WARN_CODES) + " |",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(columns),
+    ]
+    for group in groups:
+        rates = " | ".join(_pct(group["warn_rates"].get(c)) for c in columns)
+        lines.append(
+            f"| {group[key]} | {group['rows']} | {group['ok']} | {group['errors']} | "
+            f"{_pct(group['error_rate'])} | {rates} |"
+        )
+    return lines
 
 
 def _pct(rate: float | None) -> str:
@@ -201,21 +232,8 @@ def _markdown(report: dict[str, Any]) -> str:
             f"ID check letter on ok rows: {check['valid']} valid, {check['invalid']} invalid, "
             f"{check['unknown']} unknown (masked or unread); invalid rate {_pct(check['invalid_rate'])}.",
         ]
-    if report.get("by_id_type"):
-        columns = list(WARN_CODES.values())
-        lines += [
-            "",
-            "## By ID type",
-            "",
-            "| id type | rows | ok | errors | error rate | " + " | ".join(str(c) for c in WARN_CODES) + " |",
-            "|---|---:|---:|---:|---:|" + "---:|" * len(columns),
-        ]
-        for group in report["by_id_type"]:
-            rates = " | ".join(_pct(group["warn_rates"][c]) for c in columns)
-            lines.append(
-                f"| {group['id_type']} | {group['rows']} | {group['ok']} | {group['errors']} | "
-                f"{_pct(group['error_rate'])} | {rates} |"
-            )
+    lines += _group_table(report, "id_type", "id type")
+    lines += _group_table(report, "action", "action")
     return "\n".join(lines) + "\n"
 
 
@@ -285,4 +303,14 @@ def format_summary(report: dict[str, Any]) -> str:
         label = f"{w['code']} {w['meaning']}"
         count = "n/a" if w["count"] is None else w["count"]
         lines.append(f"{label:<48} {count:>6} {_pct(w['rate']):>7}")
+    if report.get("by_action"):
+        lines.append(f"{'action':<36} {'rows':>5} {'ok':>5} {'errors':>6} {'card warnings':>13}")
+        for group in report["by_action"]:
+            warned = max(
+                (rate or 0.0 for c, rate in group["warn_rates"].items() if c in CARD_WARN_COLUMNS), default=0.0
+            )
+            lines.append(
+                f"{group['action']:<36} {group['rows']:>5} {group['ok']:>5} {group['errors']:>6} "
+                f"{'max ' + _pct(warned):>13}"
+            )
     return "\n".join(lines)

@@ -164,3 +164,32 @@ def test_remote_uri_through_fsspec(tmp_path):
         fs.rm("/ocr-bucket/cards.parquet")
     assert report["rows"] == 20
     assert report["ok"] + report["errors"] == 20
+
+
+def test_an_id_document_table_breaks_down_by_action(tmp_path):
+    from airflow_provider_tencent_ocr.rows.id_document import output_schema
+
+    warn = dict.fromkeys(WARN_CODES.values(), False)
+    rows = [
+        {"status": "ok", "action": "MLIDCardOCR", "number_valid": True, **warn, "warn_blurry": True},
+        {"status": "ok", "action": "MLIDCardOCR", "number_valid": False, **warn},
+        {"status": "ok", "action": "RecognizeSingaporeIDCardOCR", "number_valid": True, **warn},
+        {"status": "error", "error_code": "UnsupportedAction", "action": "NoSuchOCR"},
+        {"status": "error", "error_code": "UnsupportedAction", "action": None},
+    ]
+    schema = output_schema()
+    table = pa.Table.from_pylist([{name: row.get(name) for name in schema.names} for row in rows], schema=schema)
+    pq.write_table(table, tmp_path / "documents.parquet")
+    report = build_warn_report(str(tmp_path / "documents.parquet"), tmp_path / "report")
+    by_action = {group["action"]: group for group in report["by_action"]}
+    assert set(by_action) == {"MLIDCardOCR", "RecognizeSingaporeIDCardOCR", "NoSuchOCR", "unknown"}
+    malaysia = by_action["MLIDCardOCR"]
+    assert (malaysia["rows"], malaysia["ok"], malaysia["errors"], malaysia["number_invalid"]) == (2, 2, 0, 1)
+    assert malaysia["warn_rates"]["warn_blurry"] == 0.5
+    assert by_action["RecognizeSingaporeIDCardOCR"]["warn_rates"]["warn_blurry"] == 0.0
+    assert by_action["NoSuchOCR"]["errors"] == by_action["unknown"]["errors"] == 1
+    markdown = (tmp_path / "report" / "warn_report.md").read_text()
+    assert "## By action" in markdown and "| MLIDCardOCR | 2 | 2 | 0 | 0.0% |" in markdown
+    assert "MLIDCardOCR" in format_summary(report)
+    # No personal-data column is read for the report.
+    assert "document_number" not in json.dumps(report) and "full_name" not in json.dumps(report)
