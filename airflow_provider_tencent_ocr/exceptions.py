@@ -139,6 +139,15 @@ class BodyDeadlineExceeded(TencentOcrError):
         super().__init__(f"the body did not finish within the deadline ({received} bytes received)")
 
 
+class RedirectRefused(TencentOcrError):
+    """The API endpoint answered with a redirect; it was not followed (``hooks/redirects.py``)."""
+
+    def __init__(self, status: int, target: str) -> None:
+        self.status = status
+        self.target = target
+        super().__init__(f"HTTP {status} redirect to {target}")
+
+
 # -- inputs: images, files, storage, manifests -----------------------------------------------------
 class ImageDownloadError(InvalidImageError):
     """An image that could not be fetched; ``retryable`` tells the caller whether trying again may help.
@@ -150,6 +159,19 @@ class ImageDownloadError(InvalidImageError):
         super().__init__(code, message)
         self.retryable = retryable
         self.http_status = http_status
+
+
+class LinkLocalRefused(ImageDownloadError):
+    """An image URL (or a redirect) leads to a link-local address; nothing was requested there (io/link_local.py)."""
+
+    OPT_IN = "allow_link_local_images"
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(
+            "ImageAddressRefused",
+            f"the image host {host} is the link-local address {address} (169.254.0.0/16 or fe80::/10, where cloud "
+            f"metadata services answer): refused. If your images really are served there, pass {self.OPT_IN}=True",
+        )
 
 
 class NotARegularFile(TencentOcrError, OSError):

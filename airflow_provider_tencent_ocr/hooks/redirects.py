@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError, TencentOcrError
+from airflow_provider_tencent_ocr.exceptions import ErrorKind, RedirectRefused, TencentCloudAPIError
 
 if TYPE_CHECKING:
     import requests
-
-
-class RedirectRefused(TencentOcrError):
-    """The endpoint answered with a redirect; it was not followed."""
-
-    def __init__(self, status: int, target: str) -> None:
-        self.status = status
-        self.target = target
-        super().__init__(f"HTTP {status} redirect to {target}")
 
 
 def refuse_redirects(response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -16,29 +16,18 @@ import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from airflow_provider_tencent_ocr.exceptions import ImageDownloadError
+from airflow_provider_tencent_ocr.exceptions import LinkLocalRefused
 
 if TYPE_CHECKING:
     import requests
 
 #: The operator / RunOptions argument that lifts the refusal.
-OPT_IN = "allow_link_local_images"
+OPT_IN = LinkLocalRefused.OPT_IN  # the operator argument that allows link-local image hosts
 #: Link-local networks: IPv4 169.254.0.0/16 (AWS, GCP, Azure, Tencent Cloud metadata) and IPv6 fe80::/10.
 REFUSED_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
     ipaddress.ip_network("169.254.0.0/16"),
     ipaddress.ip_network("fe80::/10"),
 )
-
-
-class LinkLocalRefused(ImageDownloadError):
-    """An image URL (or a redirect) leads to a link-local address; nothing was requested there."""
-
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__(
-            "ImageAddressRefused",
-            f"the image host {host} is the link-local address {address} (169.254.0.0/16 or fe80::/10, where cloud "
-            f"metadata services answer): refused. If your images really are served there, pass {OPT_IN}=True",
-        )
 
 
 def is_link_local(address: str) -> bool:
