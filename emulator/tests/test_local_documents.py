@@ -160,3 +160,14 @@ def test_first_line_is_the_mrz_line_just_above_the_second() -> None:
         line(LINE2, 40, 560, 900),
     ]
     assert documents.parse_passport(lines).fields["Surname"] == "ERIKSSON"
+
+
+def test_a_letter_left_in_a_date_is_a_misread_even_when_its_check_digit_holds() -> None:
+    from tencent_ocr_emulator import numbers
+
+    born = "7408X2"  # X counts 33 in the check: a check digit can be computed for it
+    line2 = "L898902C36UTO" + born + numbers.mrz_check_digit(born) + "F1204159ZE184226B<<<<<1"
+    line2 += numbers.mrz_check_digit(line2[0:10] + line2[13:20] + line2[21:43])
+    assert numbers.td3_valid(line2)
+    assert documents.read_line2(line2) is None
+    assert documents.parse_passport([line(LINE1, 40, 500, 900), line(line2, 40, 560, 900)]).fields.get("ID") is None

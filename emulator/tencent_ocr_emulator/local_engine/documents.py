@@ -107,7 +107,10 @@ def read_line2(text: str) -> str | None:
     if optional:  # a personal number ends with its own check digit
         optional, optional_check = optional[:-1], _digits(optional[-1])
     optional = optional.ljust(14, "<")[:14]
-    if not _candidates(born, born_check, alnum=False) or not _candidates(expires, expires_check, alnum=False):
+    dates_read = (born + born_check + expires + expires_check).isdigit()
+    if not dates_read or not _candidates(born, born_check, alnum=False):
+        return None  # a letter left in a date is a misread, whatever its check digit says
+    if not _candidates(expires, expires_check, alnum=False):
         return None
     for fixed_doc in _candidates(doc, doc_check, alnum=True):  # the composite check decides
         line = fixed_doc + doc_check + nationality + born + born_check + sex + expires + expires_check
@@ -138,6 +141,8 @@ def read_line1(text: str) -> tuple[str, str, str, str] | None:
 
 def _date(yymmdd: str, *, future: bool) -> str:
     """``YYMMDD`` as ``YYYY-MM-DD``: expiry dates in this century, birth dates not after today."""
+    if not (len(yymmdd) == 6 and yymmdd.isdigit()):
+        return ""
     yy, mm, dd = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6])
     year = 2000 + yy if future or 2000 + yy <= dt.date.today().year else 1900 + yy
     try:
