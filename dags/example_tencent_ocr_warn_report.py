@@ -4,7 +4,9 @@ The producer (``example_tencent_ocr_singapore_id_cards``) writes
 ``$TENCENT_OCR_DEMO_OUTPUT_DIR/singapore_id_cards.parquet`` and emits the Asset below; this DAG
 writes ``warn_report.json``, ``warn_report.md`` and ``warn_rates.png`` to ``$DIR/report/``. It also
 runs when the sharded producer (``example_tencent_ocr_sharded``) publishes its dataset folder, and
-then reports over every part file of that folder.
+then reports over every part file of that folder, and when the mixed-document producer
+(``example_tencent_ocr_id_documents``) updates its table: that report (in ``$DIR/report/id_documents/``)
+breaks down by action as well.
 Heavy libraries are imported inside the task so the file parses in milliseconds.
 """
 
@@ -23,16 +25,26 @@ OCR_ASSET = Asset("file://" + posixpath.abspath(PARQUET_PATH))
 # The sharded producer's dataset folder (its part files read as one table).
 SHARDED_PATH = f"{OUTPUT_DIR}/singapore_id_cards_sharded/"
 SHARDED_ASSET = Asset("file://" + posixpath.abspath(SHARDED_PATH))  # named by its URI, as output_asset() does
+# The mixed-document producer's table (one action per row).
+ID_DOCUMENTS_PATH = f"{OUTPUT_DIR}/id_documents.parquet"
+ID_DOCUMENTS_ASSET = Asset("file://" + posixpath.abspath(ID_DOCUMENTS_PATH))
+
+
+def _triggered_by(triggering_asset_events: Any, *assets: Asset) -> list[Any]:
+    """The triggering events of these assets, matched on the URI whatever name the producer gave it."""
+    uris = {asset.uri for asset in assets}
+    events: list[Any] = []
+    for asset in triggering_asset_events or ():
+        if getattr(asset, "uri", None) in uris:
+            events.extend(triggering_asset_events[asset])
+    return events
 
 
 def _parquet_from_events(triggering_asset_events: Any) -> str | None:
     """The Parquet (file or dataset folder) named by the latest triggering event; ``None`` on a manual run."""
     if not triggering_asset_events:
         return None
-    events: list[Any] = []
-    for asset in triggering_asset_events:  # match on the URI, whatever name the producer gave it
-        if getattr(asset, "uri", None) in (OCR_ASSET.uri, SHARDED_ASSET.uri):
-            events.extend(triggering_asset_events[asset])
+    events = _triggered_by(triggering_asset_events, OCR_ASSET, SHARDED_ASSET, ID_DOCUMENTS_ASSET)
     if not events:
         return None
     extra = getattr(events[-1], "extra", None) or {}
@@ -45,7 +57,7 @@ def _parquet_from_events(triggering_asset_events: Any) -> str | None:
 
 with DAG(
     dag_id="example_tencent_ocr_warn_report",
-    schedule=(OCR_ASSET | SHARDED_ASSET),
+    schedule=(OCR_ASSET | SHARDED_ASSET | ID_DOCUMENTS_ASSET),
     catchup=False,
     tags=["example", "tencent", "ocr"],
     doc_md=__doc__,
@@ -57,7 +69,8 @@ with DAG(
         from airflow_provider_tencent_ocr.report import build_warn_report, format_summary
 
         parquet_uri = _parquet_from_events(triggering_asset_events) or PARQUET_PATH
-        report = build_warn_report(parquet_uri, f"{OUTPUT_DIR}/report")
+        mixed = bool(_triggered_by(triggering_asset_events, ID_DOCUMENTS_ASSET))  # its report: by action too
+        report = build_warn_report(parquet_uri, f"{OUTPUT_DIR}/report" + ("/id_documents" if mixed else ""))
         print(format_summary(report))
         return report
 

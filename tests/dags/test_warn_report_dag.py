@@ -60,8 +60,12 @@ def test_dagbag_imports_without_errors_and_fast(demo_dir):
 
 def test_scheduled_on_the_producer_asset(dag, demo_dir):
     uris = [asset.uri for asset in dag.timetable.asset_condition.objects]
-    # Either producer: the single-file table, or the sharded producer's dataset folder.
-    assert uris == [f"file://{demo_dir}/singapore_id_cards.parquet", f"file://{demo_dir}/singapore_id_cards_sharded"]
+    # Any producer: the single-file table, the sharded producer's dataset folder, the mixed-document table.
+    assert uris == [
+        f"file://{demo_dir}/singapore_id_cards.parquet",
+        f"file://{demo_dir}/singapore_id_cards_sharded",
+        f"file://{demo_dir}/id_documents.parquet",
+    ]
 
 
 def test_parse_does_not_import_heavy_libraries(tmp_path):
@@ -100,6 +104,28 @@ def test_task_uses_the_event_asset_uri(dag, demo_dir):
     report = _report_callable(dag)(triggering_asset_events={asset: [event]})
     assert report["source"] == f"{demo_dir}/singapore_id_cards.parquet"
     assert report["warn_rates"][3]["count"] == 1  # -9104 warn_edited
+
+
+def test_the_mixed_document_table_gets_its_own_report_by_action(dag, demo_dir):
+    from airflow.sdk import Asset
+
+    from airflow_provider_tencent_ocr.rows.id_document import output_schema
+
+    schema = output_schema()
+    rows = [
+        {"status": "ok", "action": "MLIDCardOCR", "warn_blurry": True},
+        {"status": "ok", "action": "MLIDPassportOCR", "warn_blurry": False},
+        {"status": "error", "error_code": "UnsupportedAction", "action": "NoSuchOCR"},
+    ]
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist([{n: r.get(n) for n in schema.names} for r in rows], schema=schema)
+    pq.write_table(table, demo_dir / "id_documents.parquet")
+    asset = Asset(f"file://{demo_dir}/id_documents.parquet")
+    event = SimpleNamespace(asset=SimpleNamespace(uri=asset.uri), extra={"uri": str(demo_dir / "id_documents.parquet")})
+    report = _report_callable(dag)(triggering_asset_events={asset: [event]})
+    assert [g["action"] for g in report["by_action"]] == ["MLIDCardOCR", "MLIDPassportOCR", "NoSuchOCR"]
+    assert (demo_dir / "report" / "id_documents" / "warn_report.md").exists()
+    assert not (demo_dir / "report" / "warn_report.md").exists()  # the Singapore report is left alone
 
 
 def test_manual_run_falls_back_to_the_env_path(dag, demo_dir):
@@ -147,4 +173,5 @@ def test_consumer_asset_is_the_producers_output_asset(tmp_path, monkeypatch, suf
     dag = DagBag(dag_folder=str(DAG_FILE)).dags[DAG_ID]
     produced = operator.output_asset(f"{demo}/singapore_id_cards.parquet")
     sharded = operator.output_asset(f"{demo}/singapore_id_cards_sharded/")
-    assert [asset.uri for asset in dag.timetable.asset_condition.objects] == [produced.uri, sharded.uri]
+    mixed = operator.output_asset(f"{demo}/id_documents.parquet")
+    assert [asset.uri for asset in dag.timetable.asset_condition.objects] == [produced.uri, sharded.uri, mixed.uri]
