@@ -24,6 +24,7 @@ from s3_server import cos_connection
 from airflow_provider_tencent_ocr.exceptions import ErrorKind, classify
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.io import storage
+from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
 from airflow_provider_tencent_ocr.io.presign import sign_image
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
 from airflow_provider_tencent_ocr.report import build_warn_report
@@ -160,8 +161,6 @@ class _Rows:
 
 
 def _run_runner(cos, hook, images: list[str]):
-    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
-
     sink = _Rows()
     options = RunOptions(send_as="url", storage_conn_id=cos.conn_id, max_in_flight=1, max_attempts=3)
     options = options.__class__(**{**options.__dict__, "retry_max_wait": 0.2, "progress_interval": 60.0})
@@ -249,8 +248,6 @@ class _Regional:
     ],
 )
 def test_actions_without_image_url_fall_back_to_sending_bytes(cos, caplog, action, region, sent):
-    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
-
     images = _put_images(cos, 2)
     document = _NamedAction(action)
     options = RunOptions(send_as="url", storage_conn_id=cos.conn_id, max_in_flight=1, progress_interval=60.0)
@@ -268,3 +265,18 @@ def test_actions_without_image_url_fall_back_to_sending_bytes(cos, caplog, actio
         if sent == "image_base64"
         else []
     )
+
+
+def test_send_as_url_presigns_s3_images_too(s3_env, tencent_ocr_emulator, tencent_ocr_conn_id):
+    """s3:// through the Amazon provider's filesystem: the same presigning, with the storage connection."""
+    data = make_png(6, 6, seed=42)
+    tencent_ocr_emulator.recogniser.add(data, FIELDS)
+    uri = s3_env.uri("inbox/card_s3.png")
+    storage.write_bytes(uri, data, conn_id=s3_env.conn_id)
+    signed = sign_image(uri, conn_id=s3_env.conn_id)
+    assert signed.identity.startswith(f"s3://{s3_env.bucket}/inbox/card_s3.png#")
+    sink = _Rows()
+    options = RunOptions(send_as="url", storage_conn_id=s3_env.conn_id, max_in_flight=1, progress_interval=60.0)
+    summary = OcrRunner(TencentOcrHook(tencent_ocr_conn_id), options).run(manifest_from_images([uri]), sink)
+    assert summary.ok == 1 and sink.rows[0]["id_number"] == "S1234567D"
+    assert sink.rows[0]["image_sha256"] is None and sink.rows[0]["image_uri"] == uri
