@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
@@ -39,7 +40,8 @@ def output_asset(output: str) -> Asset:
     template (``s3://kyc/ocr/ds={{ ds }}/...`` -> ``s3://kyc/ocr``), so every run updates the same
     Asset and the event's ``extra`` names the file. The name is the URI exactly as Airflow
     normalises it (no trailing slash, no ``conn_id@``), so a consumer's ``Asset("s3://kyc/ocr")``
-    is this Asset.
+    is this Asset. Characters that are not allowed in a URI path are percent-encoded:
+    ``/x/run#1/cards.parquet`` is ``file:///x/run%231/cards.parquet``.
     """
     uri = output
     if "{{" in uri:
@@ -50,8 +52,14 @@ def output_asset(output: str) -> Asset:
             f"cannot derive an Asset from output={redact_uri(output)!r}: give an absolute path or a URI whose "
             "folder is fixed (templates after it are fine), or pass outlets=[Asset(...)] yourself"
         )
+    # Percent-encoded: a "#" or "?" in a folder name is part of the path, not a fragment or a query
+    # (unencoded, /x/run#1/ and /x/run#2/ would both be file:///x/run and trigger each other's consumers).
     if local:  # normalised like the consumer DAG's Asset, so /a/./b and /a/b are one Asset
-        uri = "file://" + posixpath.abspath(uri)
+        uri = "file://" + quote(posixpath.abspath(uri), safe="/")
+    else:
+        scheme, _, rest = uri.partition("://")
+        netloc, slash, path = rest.partition("/")
+        uri = f"{scheme}://{netloc}{slash}{quote(path, safe='/%=&?:@')}"
     normalised = Asset(redact_uri(uri) or uri).uri  # Airflow's own normalisation (scheme, slashes, query)
     return Asset(name=normalised, uri=normalised)
 

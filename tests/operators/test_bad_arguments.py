@@ -75,3 +75,15 @@ def test_an_unreadable_jsonl_value_fails_the_task_without_retry_naming_the_manif
     with pytest.raises(AirflowFailException, match=r"ManifestError: manifest .*cards\.jsonl.* line 1") as raised:
         op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
     assert isinstance(raised.value.__context__, ManifestError)
+
+
+def test_asset_names_percent_encode_characters_that_are_not_path_characters():
+    from airflow_provider_tencent_ocr.operators.base import output_asset
+
+    first, second = output_asset("/x/run#1/cards.parquet"), output_asset("/x/run#2/cards.parquet")
+    assert first.uri == "file:///x/run%231/cards.parquet" and second.uri == "file:///x/run%232/cards.parquet"
+    assert first != second  # different outputs never trigger each other's consumers
+    assert output_asset("/x/a?b/c d.parquet").uri == "file:///x/a%3Fb/c%20d.parquet"
+    assert output_asset("s3://kyc/run#1/cards.parquet").uri == "s3://kyc/run%231/cards.parquet"
+    assert output_asset("/x/café/{{ ds }}/c.parquet").uri == "file:///x/caf%C3%A9"
+    assert output_asset("/x/plain/cards.parquet").uri == "file:///x/plain/cards.parquet"  # unchanged when clean
