@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import threading
@@ -139,3 +140,39 @@ def trickle(handler: BaseHTTPRequestHandler, pause: float = 0.5) -> None:
             return
         handler.wfile.write(bytes([byte]))
         handler.wfile.flush()
+
+
+class _TrickleImage(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    stop = threading.Event()
+
+    def do_GET(self) -> None:  # noqa: N802
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nX-Pad: " + b"a" * 100_000
+        try:
+            for byte in head:
+                if self.stop.wait(0.5):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except OSError:
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def trickling_image_server() -> Iterator[str]:
+    """An image URL whose server sends its headers one byte every half second."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrickleImage)
+    server.daemon_threads = True
+    _TrickleImage.stop.clear()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/card.png"
+    finally:
+        _TrickleImage.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

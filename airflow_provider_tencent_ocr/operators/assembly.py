@@ -60,6 +60,9 @@ class RunArguments(Protocol):
     max_in_flight: int
     max_attempts: int
     timeout: float | None
+    connect_timeout: float | None
+    image_timeout: float
+    image_deadline: float
     retry_deadline: float | None
     max_error_rate: float | None
     batch_rows: int
@@ -278,11 +281,14 @@ def assemble_run(args: RunArguments) -> AssembledRun:
         retry_deadline=args.retry_deadline,
         max_error_rate=args.max_error_rate,
         progress_interval=args.progress_interval,
+        image_timeout=args.image_timeout,
+        image_deadline=args.image_deadline,
         storage_conn_id=storage_conn_id,
         write_rows=args.batch_rows,  # one output row group per manifest batch
         allow_link_local_images=args.allow_link_local_images,
     )
-    hook = TencentOcrHook(args.tencentcloud_conn_id, timeout=args.timeout)  # the runner reads it back
+    # the runner reads the timeout back from the hook
+    hook = TencentOcrHook(args.tencentcloud_conn_id, timeout=args.timeout, connect_timeout=args.connect_timeout)
     hook.config  # noqa: B018 - read the connection now: a missing one fails before any image is read
     output_dir = local_path(target.output)
     if output_dir is not None:  # before the cache beside it creates it with the cache's own mode

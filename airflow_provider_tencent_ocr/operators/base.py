@@ -107,6 +107,12 @@ class TencentOcrBaseOperator(BaseOperator):
         connections); throttling answers do not use them up.
     :param timeout: seconds to wait for one answer (default: the connection's ``timeout`` extra, else 30).
         A read timeout may still be billed, so it is retried only after a wait, and with fewer calls at once.
+    :param connect_timeout: seconds to open a connection to the API (default: the smaller of ``timeout``
+        and 10). A connect failure never reached the service, so it is resent at once.
+    :param image_timeout: seconds an image server may stay silent (before its first byte, and
+        between reads) before the download is retried (default 30).
+    :param image_deadline: seconds for a whole image download, headers included (default 60): a
+        server trickling its answer is cut off there, and the download retried.
     :param retry_deadline: seconds from the start of the task after which nothing is retried any more
         (default 6 hours): a row still throttled then becomes an error row. None waits without limit.
     :param max_error_rate: fail the task (after writing the output) above this share of error rows.
@@ -167,6 +173,9 @@ class TencentOcrBaseOperator(BaseOperator):
         max_in_flight: int = DEFAULTS.max_in_flight,
         max_attempts: int = DEFAULTS.max_attempts,
         timeout: float | None = DEFAULTS.timeout,
+        connect_timeout: float | None = None,
+        image_timeout: float = DEFAULTS.image_timeout,
+        image_deadline: float = DEFAULTS.image_deadline,
         retry_deadline: float | None = DEFAULTS.retry_deadline,
         max_error_rate: float | None = DEFAULTS.max_error_rate,
         batch_rows: int = DEFAULTS.write_rows,
@@ -188,9 +197,18 @@ class TencentOcrBaseOperator(BaseOperator):
         Permissions(file_mode, dir_mode)  # refuses a mode that is not one, or that locks the owner out
         if pii == "hash" and not (pii_key_conn_id or pii_key_variable):
             raise ValueError("pii='hash' needs pii_key_conn_id= or pii_key_variable= holding the HMAC key")
-        for name, seconds in (("timeout", timeout), ("retry_deadline", retry_deadline)):
+        for name, seconds in (
+            ("timeout", timeout),
+            ("connect_timeout", connect_timeout),
+            ("retry_deadline", retry_deadline),
+        ):
             check_seconds(name, seconds, optional=True)
-        check_seconds("progress_interval", progress_interval)
+        for name, seconds in (
+            ("progress_interval", progress_interval),
+            ("image_timeout", image_timeout),
+            ("image_deadline", image_deadline),
+        ):
+            check_seconds(name, seconds)
         if (shard_index is None) != (shard_count is None):
             raise ValueError("give both shard_index= and shard_count=, or neither")
         if "outlets" not in kwargs and shard_count is None:  # a shard's part is not the whole dataset
@@ -220,6 +238,9 @@ class TencentOcrBaseOperator(BaseOperator):
         self.max_in_flight = max_in_flight
         self.max_attempts = max_attempts
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.image_timeout = image_timeout
+        self.image_deadline = image_deadline
         self.retry_deadline = retry_deadline
         self.max_error_rate = max_error_rate
         self.batch_rows = batch_rows

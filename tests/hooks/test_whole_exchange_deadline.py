@@ -6,15 +6,11 @@ returns well within any per-read timeout, so before this only the task's own kil
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from helpers import in_thread
-from hostile_http import hostile_server, trickle
+from hostile_http import hostile_server, trickle, trickling_image_server
 
 from airflow_provider_tencent_ocr.exceptions import TencentCloudAPIError
 from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
@@ -46,41 +42,6 @@ def test_after_a_cut_exchange_the_next_call_works(monkeypatch, tencent_ocr_emula
     for _ in range(3):  # each well inside its deadline; then wait past it with the connection idle
         assert hook.recognize_singapore_id_card(image_base64=image).request_id
         time.sleep(1.2)
-
-
-class _TrickleImage(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    stop = threading.Event()
-
-    def do_GET(self) -> None:  # noqa: N802
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nX-Pad: " + b"a" * 100_000
-        try:
-            for byte in head:
-                if self.stop.wait(0.5):
-                    return
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-        except OSError:
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def trickling_image_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrickleImage)
-    server.daemon_threads = True
-    _TrickleImage.stop.clear()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/card.png"
-    finally:
-        _TrickleImage.stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_an_image_server_trickling_its_headers_is_cut_at_the_download_deadline():
