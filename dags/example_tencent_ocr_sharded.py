@@ -13,6 +13,10 @@ deployment script (``scripts/celery_deployment.sh``): ``TENCENT_OCR_DEMO_OUTPUT_
 ``TENCENT_OCR_POOL`` (``default_pool``; the deployment uses a ``tencent_ocr`` pool whose slots
 bound the tasks sharing the account), ``TENCENT_OCR_SHARD_RATE`` (requests per second per task; 20 by default, tasks
 sharing the account back off on throttling answers).
+
+Trigger it with parameters to run it on your own images: ``manifest`` (with ``record_id``,
+``image_uri`` and ``side`` columns, as in the demo), ``output`` (the dataset folder) and ``cache``.
+The Asset is the demo's folder; each event's ``extra`` names the folder a run wrote.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Param, task
 
 from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator, output_asset
 
@@ -40,14 +44,20 @@ with DAG(
     max_active_runs=1,
     tags=["example", "tencent", "ocr"],
     doc_md=__doc__,
+    params={
+        "manifest": Param(MANIFEST, type="string", description="Path or URI of the manifest to split into shards."),
+        "output": Param(DATASET, type="string", description="The dataset folder the parts are written into."),
+        # Shared with the single-task example: an image is paid for once.
+        "cache": Param(f"{OUTPUT_DIR}/ocr-cache", type="string", description="Result cache folder."),
+    },
 ):
     recognise = TencentOcrSingaporeIdCardOperator.partial(
         task_id="recognise_shard",
-        manifest=MANIFEST,
+        manifest="{{ params.manifest }}",
         id_column="record_id",
         carry_columns=["side"],
-        output=DATASET,
-        cache=f"{OUTPUT_DIR}/ocr-cache",  # shared with the single-task example: an image is paid for once
+        output="{{ params.output }}",
+        cache="{{ params.cache }}",
         shard_count=SHARDS,
         pool=POOL,
         max_requests_per_second=RATE,
@@ -58,14 +68,15 @@ with DAG(
     ).expand(shard_index=list(range(SHARDS)))
 
     @task(outlets=[DATASET_ASSET])
-    def publish(*, outlet_events: Any = None) -> dict[str, Any]:
+    def publish(*, params: Any = None, outlet_events: Any = None) -> dict[str, Any]:
         """Check every part is there and they add up to the manifest, then emit the dataset's Asset event."""
         from airflow_provider_tencent_ocr.io.manifest import open_manifest
         from airflow_provider_tencent_ocr.shards import check_parts
 
-        expected = open_manifest(MANIFEST, id_column="record_id", carry_columns=["side"]).count_rows()
-        summary = check_parts(DATASET, SHARDS, expected_rows=expected)
-        outlet_events[DATASET_ASSET].extra = {"uri": DATASET, "rows": summary["rows"], "parts": SHARDS}
+        manifest, dataset = params["manifest"], params["output"]
+        expected = open_manifest(manifest, id_column="record_id", carry_columns=["side"]).count_rows()
+        summary = check_parts(dataset, SHARDS, expected_rows=expected)
+        outlet_events[DATASET_ASSET].extra = {"uri": dataset, "rows": summary["rows"], "parts": SHARDS}
         return summary
 
     recognise >> publish()

@@ -185,7 +185,7 @@ def open_manifest(args: RunArguments, storage_conn_id: str | None = None) -> Man
             args.manifest,
             manifest_format=args.manifest_format,
             image_column=args.image_column,
-            id_column=args.id_column,
+            id_column=args.id_column or None,  # empty (a blank form field) means row numbers
             carry_columns=carry,
             batch_rows=args.batch_rows,
             storage_conn_id=storage_conn_id or args.storage_conn_id,

@@ -41,6 +41,8 @@ for dag_id in ("example_tencent_ocr_sharded", "example_tencent_ocr_singapore_id_
             caches[dag_id] = kwargs["cache"]
         elif hasattr(task, "output_uri"):
             caches[dag_id] = task.cache
+        if caches.get(dag_id) == "{{{{ params.cache }}}}":  # a Trigger-form parameter: its default
+            caches[dag_id] = bag.dags[dag_id].params["cache"]
 print(json.dumps(caches))
 """
 

@@ -201,3 +201,34 @@ def test_consumer_dag_report_matches_the_parquet(producer_run):
         n = sum(1 for r in ok if r[column])
         assert rates[column] == (n, pytest.approx(n / len(ok))), column
     assert rates["warn_blurry"][0] == 3 and rates["warn_covered"][0] == 2
+
+
+def test_producer_runs_on_your_own_images_from_the_trigger_params(airflow_env, emulator, tmp_path):
+    """The Trigger dialog's parameters: another manifest (no id, nothing carried), output and cache."""
+    own = tmp_path / "mine"
+    own.mkdir()
+    images = []
+    for seed in (70, 71):
+        data = make_png(6, 6, seed=seed)
+        emulator.recogniser.add(data, CARDS[0][0], [])
+        (own / f"{seed}.png").write_bytes(data)
+        images.append(str(own / f"{seed}.png"))
+    (own / "list.jsonl").write_text("".join(json.dumps({"image_uri": uri}) + "\n" for uri in images))
+    conf = {
+        "manifest": str(own / "list.jsonl"),
+        "output": str(own / "result.parquet"),
+        "cache": str(own / "cache"),
+        "id_column": None,
+        "carry_columns": [],
+    }
+    os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = emulator.connection_json()
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+
+        run = DagBag(str(DAGS)).get_dag(PRODUCER).test(run_conf=conf)
+    finally:
+        os.environ.pop("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", None)
+    assert str(run.state) == "success"
+    rows = pq.read_table(own / "result.parquet").to_pylist()
+    assert [r["record_id"] for r in rows] == ["0", "1"] and all(r["status"] == "ok" for r in rows)
+    assert (own / "cache").is_dir()
