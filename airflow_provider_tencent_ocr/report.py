@@ -90,7 +90,10 @@ def _compute(table: pa.Table) -> dict[str, Any]:
         con.register("ocr", table)
 
         def fetch(sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
-            return con.execute(sql, params or []).fetchone()
+            row = con.execute(sql, params or []).fetchone()
+            if row is None:  # an aggregate query always returns one row
+                raise RuntimeError("the report query returned no row")
+            return row
 
         rows, ok, errors = fetch(
             "SELECT count(*), count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'error') FROM ocr"

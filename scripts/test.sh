@@ -12,6 +12,8 @@ bash "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== mypy (the provider package, configured in pyproject.toml)"
+.venv/bin/mypy
 if [[ "${CI:-}" == "true" ]]; then
   export TENCENT_OCR_REQUIRE_VENDOR_SDK=1
 fi

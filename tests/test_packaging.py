@@ -63,6 +63,7 @@ def test_wheel_holds_the_provider_and_none_of_the_test_tooling(wheel: Path):
     assert packages == {PACKAGE}
     assert f"{PACKAGE}/operators/singapore_id_card.py" in names
     assert f"{PACKAGE}/get_provider_info.py" in names
+    assert f"{PACKAGE}/py.typed" in names  # PEP 561: type checkers use the package's hints
     for name in names:
         parts = re.split(r"[/.]", name.lower())
         assert not any(tool in parts for tool in TOOLING), name

@@ -277,7 +277,7 @@ class SingaporeIdCardRow:
         ocr_at: datetime | None = None,
     ) -> SingaporeIdCardRow:
         """The row of one manifest row: ``ok`` with every result column when ``result`` is given, else ``error``."""
-        identity = {
+        identity: dict[str, Any] = {
             "record_id": record_id,
             "image_uri": image_uri,
             "image_sha256": image_sha256,
@@ -290,15 +290,8 @@ class SingaporeIdCardRow:
         from airflow_provider_tencent_ocr.rows.validation import typed_columns
 
         raw = {column: getattr(result, column) for column in RESPONSE_FIELDS.values()}
-        return cls(
-            **identity,
-            status="ok",
-            **raw,
-            photo=result.photo,
-            warn_codes=tuple(result.warn_codes),
-            **result.warn_flags(),
-            **typed_columns(raw),
-        )
+        columns: dict[str, Any] = {**raw, **result.warn_flags(), **typed_columns(raw)}
+        return cls(**identity, status="ok", photo=result.photo, warn_codes=tuple(result.warn_codes), **columns)
 
     def as_error(self, error_code: str, error_message: str) -> SingaporeIdCardRow:
         """This row turned into an error row: only its identity columns stay (``KEPT_ON_ERROR``)."""

@@ -75,11 +75,12 @@ def refuse_link_local(session: requests.Session) -> None:
     Wraps the connection classes of whatever adapters are mounted (so it composes with
     :func:`~airflow_provider_tencent_ocr.io.http_deadline.enforce_deadlines`; call it after that).
     """
+    from requests.adapters import HTTPAdapter
+
     for adapter in set(session.adapters.values()):
-        manager = getattr(adapter, "poolmanager", None)
-        if manager is None:
+        if not isinstance(adapter, HTTPAdapter):
             continue
-        manager.pool_classes_by_scheme = _checked_pools(manager.pool_classes_by_scheme)
+        adapter.poolmanager.pool_classes_by_scheme = _checked_pools(adapter.poolmanager.pool_classes_by_scheme)
         plain = adapter.proxy_manager_for
 
         def proxy_manager_for(proxy: str, _plain: Any = plain, **kwargs: Any) -> Any:

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -432,7 +432,7 @@ class _CsvManifest(_ArrowManifest):
         kind = "gzip-compressed CSV" if self._gzipped else "CSV"
         try:
             with self._location.open_binary() as raw:
-                binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if self._gzipped else raw
+                binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if self._gzipped else raw
                 lines = capped_lines(binary)
                 first = next(lines, b"")
                 try:
@@ -646,7 +646,7 @@ class _JsonlManifest(_FileManifest):
     def _objects(self) -> Iterator[dict[str, Any]]:
         source = self._location.source
         with self._location.open_binary() as raw:
-            binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if self._gzipped else raw
+            binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if self._gzipped else raw
             line_no = 0
             try:
                 for line_no, raw_line in enumerate(capped_lines(binary), start=1):  # noqa: B007

@@ -24,6 +24,14 @@ MAX_LINE_BYTES = 1 << 20
 
 # The rest of a quoted CSV value from the current position: anything but a quote, or a doubled quote.
 _QUOTED_TEXT = re.compile(rb'[^"]*(?:""[^"]*)*')
+
+
+def _quoted_end(line: bytes, start: int) -> int:
+    """Where the quoted text from ``start`` ends (the pattern matches any text, the empty one too)."""
+    match = _QUOTED_TEXT.match(line, start)
+    return match.end() if match else start
+
+
 # A line whose every value is unquoted or quoted and closed on the same line (the common case,
 # checked in one regex call): it cannot open a quote that swallows the next line.
 _VALUE = rb'(?:"[^"]*(?:""[^"]*)*"[^,"\r\n]*|[^,"\r\n][^,\r\n]*|)'
@@ -50,7 +58,7 @@ def check_csv_quoting(lines: Iterable[bytes]) -> None:
             columns = len(next(csv.reader([text]), [])) or 1
         pos = 0
         if in_quote:
-            end = _QUOTED_TEXT.match(line).end()
+            end = _quoted_end(line, 0)
             if line.count(b",", 0, end) >= columns - 1:
                 swallowed += 1
             if end >= len(line):
@@ -72,7 +80,7 @@ def check_csv_quoting(lines: Iterable[bytes]) -> None:
             continue
         while pos < len(line):  # at the start of a value
             if line[pos] == 0x22:  # a quoted value
-                end = _QUOTED_TEXT.match(line, pos + 1).end()
+                end = _quoted_end(line, pos + 1)
                 if end >= len(line):
                     in_quote, opened_at, swallowed = True, line_no, 0
                     break

@@ -21,7 +21,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from airflow_provider_tencent_ocr.exceptions import StorageBackendMissing
 from airflow_provider_tencent_ocr.io.uris import (
@@ -143,7 +143,12 @@ def open_read(uri: str, *, conn_id: str | None = None) -> Iterator[BinaryIO]:
     with fs.open(key, "rb") as handle:
         # fsspec's files lack parts of the io API (``readline(limit)``, ``peek``): a standard
         # buffered reader over them gives every caller the same file object as a local file.
-        yield io.BufferedReader(handle) if isinstance(handle, io.IOBase) and not _is_buffered(handle) else handle
+        # (typed as raw streams, which is how BufferedReader uses them: readinto and read)
+        yield (
+            io.BufferedReader(cast(Any, handle))
+            if isinstance(handle, io.IOBase) and not _is_buffered(handle)
+            else handle
+        )
 
 
 def _is_buffered(handle: Any) -> bool:

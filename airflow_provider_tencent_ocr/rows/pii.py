@@ -276,10 +276,10 @@ class PiiProtector:
         field by field with the kinds of the row's ``action``.
         """
         if not self.protected:
-            return row if dataclasses.is_dataclass(row) else dict(row)  # type: ignore[call-overload,return-value]
+            return row if dataclasses.is_dataclass(row) else dict(row)  # type: ignore[call-overload]
         if dataclasses.is_dataclass(row) and not isinstance(row, type):
             changes = self._changes(lambda c: getattr(row, c), column_kinds(type(row)), getattr(row, "action", None))
-            return dataclasses.replace(row, **changes)  # type: ignore[type-var]
+            return dataclasses.replace(row, **changes)
         out = dict(row)  # type: ignore[call-overload]
         if kinds is None:
             from airflow_provider_tencent_ocr.actions.singapore_id_card import SingaporeIdCardRow
@@ -287,7 +287,7 @@ class PiiProtector:
             kinds = column_kinds(SingaporeIdCardRow)
         present = {column: kind for column, kind in kinds.items() if column in out}
         out.update(self._changes(out.__getitem__, present, out.get("action")))
-        return out  # type: ignore[return-value]
+        return out
 
     def _changes(self, read: Callable[[str], Any], kinds: Mapping[str, str], action: Any) -> dict[str, Any]:
         changes: dict[str, Any] = {}
@@ -353,7 +353,7 @@ def resolve_hmac_key(*, conn_id: str | None = None, variable: str | None = None)
                 "define it with the HMAC key as its password"
             ) from None
         where = f"connection {conn_id!r} password"
-    else:
+    elif variable is not None:
         from airflow.sdk import Variable
 
         try:

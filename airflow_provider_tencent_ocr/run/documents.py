@@ -24,9 +24,14 @@ if TYPE_CHECKING:
 class OutputRow(Protocol):
     """What the runner needs of a typed output row (``SingaporeIdCardRow`` and ``IdDocumentRow`` have it)."""
 
-    status: str
-    error_code: str | None
-    warn_codes: tuple[int, ...] | None
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def error_code(self) -> str | None: ...
+
+    @property
+    def warn_codes(self) -> tuple[int, ...] | None: ...
 
     def as_error(self, error_code: str, error_message: str) -> Any: ...
 

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -84,15 +84,15 @@ def backoff(verdict: RetryVerdict, retries: int, *, max_wait: float, rng: random
     queue. A connection lost after sending waits a little (it may have been recognised, and the
     service may be struggling), but a drop says nothing about a queue, so not as long.
     """
-    rng = rng or random
+    draw: random.Random | Any = rng or random  # the module's functions are its shared Random's
     if verdict.signal == "read_timeout":
-        return min(max_wait, 2.0 * 2 ** (retries - 1)) * rng.uniform(0.5, 1.0)
+        return min(max_wait, 2.0 * 2 ** (retries - 1)) * draw.uniform(0.5, 1.0)
     if verdict.may_have_been_billed:
-        return min(max_wait, 0.5 * 2 ** (retries - 1)) * rng.uniform(0.5, 1.0)
+        return min(max_wait, 0.5 * 2 ** (retries - 1)) * draw.uniform(0.5, 1.0)
     if verdict.cause == "timeout":  # connect timeout: the request never left, resend promptly
-        return rng.uniform(0.0, 0.1)
+        return draw.uniform(0.0, 0.1)
     cap = 2.0 if verdict.cause == "throttled" else max_wait
-    return rng.uniform(0.0, min(cap, 0.1 * 2**retries))
+    return draw.uniform(0.0, min(cap, 0.1 * 2**retries))
 
 
 class RetryStats:
@@ -186,10 +186,19 @@ class CallBudget:
             wait=self._wait,
             retry=retry_if_exception(retryable),
             before_sleep=self._before_sleep,
-            sleep=self.stop_event.wait,
+            sleep=sleep_until_set(self.stop_event),
             reraise=True,
         )
         return retrying(attempt)
+
+
+def sleep_until_set(event: threading.Event) -> Callable[[float], None]:
+    """tenacity's ``sleep``: wait the seconds, or less when ``event`` is set (a fatal stop ends the wait)."""
+
+    def sleep(seconds: float) -> None:
+        event.wait(seconds)
+
+    return sleep
 
 
 def _retryable_download(err: BaseException) -> bool:
@@ -207,6 +216,6 @@ def retry_downloads(max_attempts: int, max_wait: float, stop: threading.Event) -
         stop=stop_after_attempt(max_attempts) | stop_when_event_set(stop),
         wait=wait_random_exponential(multiplier=0.5, max=max_wait),
         retry=retry_if_exception(_retryable_download),
-        sleep=stop.wait,
+        sleep=sleep_until_set(stop),
         reraise=True,
     )
