@@ -307,13 +307,17 @@ def format_summary(report: dict[str, Any]) -> str:
         count = "n/a" if w["count"] is None else w["count"]
         lines.append(f"{label:<48} {count:>6} {_pct(w['rate']):>7}")
     if report.get("by_action"):
-        lines.append(f"{'action':<36} {'rows':>5} {'ok':>5} {'errors':>6} {'card warnings':>13}")
-        for group in report["by_action"]:
-            warned = max(
-                (rate or 0.0 for c, rate in group["warn_rates"].items() if c in CARD_WARN_COLUMNS), default=0.0
-            )
-            lines.append(
-                f"{group['action']:<36} {group['rows']:>5} {group['ok']:>5} {group['errors']:>6} "
-                f"{'max ' + _pct(warned):>13}"
-            )
+        lines.append(format_by_action(report))
+    return "\n".join(lines)
+
+
+def format_by_action(report: dict[str, Any]) -> str:
+    """The per-action lines of an id-document report (rows, ok, errors, highest card-warning rate)."""
+    lines = [f"{'action':<36} {'rows':>5} {'ok':>5} {'errors':>6} {'card warnings':>13}"]
+    for group in report.get("by_action") or ():
+        card = [rate or 0.0 for column, rate in group["warn_rates"].items() if column in CARD_WARN_COLUMNS]
+        lines.append(
+            f"{group['action']:<36} {group['rows']:>5} {group['ok']:>5} {group['errors']:>6} "
+            f"{'max ' + _pct(max(card, default=0.0)):>13}"
+        )
     return "\n".join(lines)

@@ -1,10 +1,11 @@
 """The main job, end to end on this machine: no Tencent account, no network beyond loopback.
 
-1. generate a handful of synthetic Singapore ID cards (front and back, some degraded);
+1. generate a handful of synthetic Singapore ID cards (front and back, some degraded), and a few
+   mixed documents (Singapore IC, passport, MyKad) whose manifest names each row's action;
 2. start the local emulator of the Tencent Cloud API (real OCR with the ``local`` recogniser, or
    the fixture table built from the generated truth);
 3. run the example producer DAG with Airflow's embedded SQLite database, then the consumer DAG
-   scheduled on its Asset;
+   scheduled on its Asset, then the mixed-document DAG (each action at its own limit);
 4. print where the Parquet table and the report are, and a short summary. No process is left.
 """
 
@@ -41,6 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "demo_output"), help="folder for cards, Parquet and report")
     parser.add_argument("--cards", type=int, default=8, help="number of generated card images")
+    parser.add_argument("--documents", type=int, default=6, help="mixed documents (SG IC, passport, MyKad); 0: none")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--recogniser",
@@ -57,10 +59,15 @@ def main() -> int:
     from tencent_ocr_emulator.cards import fixture_table, generate_cards
 
     manifest = generate_cards(out / "cards", args.cards, args.seed)
+    documents = None
+    if args.documents:
+        kinds = ("singapore", "passport", "mykad")
+        documents = generate_cards(out / "documents", args.documents, args.seed + 1, documents=kinds)
     fixture = None
     if args.recogniser == "fixture":
         fixture = out / "fixture.json"
-        fixture.write_text(json.dumps(fixture_table(manifest)), encoding="utf-8")
+        table = {**fixture_table(manifest), **(fixture_table(documents) if documents else {})}
+        fixture.write_text(json.dumps(table), encoding="utf-8")
 
     from tencent_ocr_emulator.process import emulator_process
     from tencent_ocr_emulator.server import connection_json
@@ -89,19 +96,31 @@ def main() -> int:
         producer = _run_dag("example_tencent_ocr_singapore_id_cards", out / "airflow_run.log")
         print("running example_tencent_ocr_warn_report ...")
         consumer = _run_dag("example_tencent_ocr_warn_report", out / "airflow_run.log")
+        mixed = "skipped"
+        if documents is not None:
+            print("running example_tencent_ocr_id_documents ...")
+            mixed = _run_dag("example_tencent_ocr_id_documents", out / "airflow_run.log")
 
-    from airflow_provider_tencent_ocr.report import format_summary
+    from airflow_provider_tencent_ocr.report import build_warn_report, format_by_action, format_summary
 
-    if not (producer.endswith("success") and consumer.endswith("success")):
+    if not (producer.endswith("success") and consumer.endswith("success") and mixed.endswith(("success", "skipped"))):
         return 1
     report = json.loads((out / "report" / "warn_report.json").read_text(encoding="utf-8"))
     print()
-    print(f"producer DAG: {producer}; consumer DAG: {consumer}; {time.monotonic() - started:.0f} s in all")
+    print(
+        f"producer DAG: {producer}; consumer DAG: {consumer}; mixed-document DAG: {mixed}; "
+        f"{time.monotonic() - started:.0f} s in all"
+    )
     print(f"Parquet table: {out / 'singapore_id_cards.parquet'}")
     print(f"Report:        {out / 'report'} (warn_report.md, warn_report.json, warn_rates.png)")
     print()
     print(format_summary(report))
     print(_truth_check(out / "singapore_id_cards.parquet", manifest))
+    if documents is not None:
+        by_action = build_warn_report(str(out / "id_documents.parquet"), out / "report" / "id_documents")
+        print()
+        print(f"Mixed documents: {out / 'id_documents.parquet'} (personal data masked); report in report/id_documents")
+        print(format_by_action(by_action))
     return 0
 
 
