@@ -280,3 +280,37 @@ def test_send_as_url_presigns_s3_images_too(s3_env, tencent_ocr_emulator, tencen
     summary = OcrRunner(TencentOcrHook(tencent_ocr_conn_id), options).run(manifest_from_images([uri]), sink)
     assert summary.ok == 1 and sink.rows[0]["id_number"] == "S1234567D"
     assert sink.rows[0]["image_sha256"] is None and sink.rows[0]["image_uri"] == uri
+
+
+def test_id_document_operator_on_cos_sends_url_or_bytes_by_action(cos, caplog):
+    """A mixed manifest on COS with send_as="url": Singapore rows go as URLs, Hong Kong rows as bytes."""
+    from airflow_provider_tencent_ocr.operators.id_document import TencentOcrIdDocumentOperator
+
+    images = _put_images(cos, 4)
+    actions = ["RecognizeSingaporeIDCardOCR", "HKIDCardOCR"] * 2
+    for uri in images[1::2]:  # the Hong Kong rows' images answer as Hong Kong cards
+        data = storage.read_bytes(uri, conn_id=cos.conn_id)
+        hong_kong = {"EnName": "CHAN, Tai Man", "IdNum": "A123456(3)", "Sex": "Male", "Birthday": "15-06-1985"}
+        cos.emulator.recogniser.add(data, hong_kong, action="HKIDCardOCR")
+    base = f"cos://{cos.bucket}/mixed"
+    csv = "image_uri,action\n" + "".join(f"{uri},{action}\n" for uri, action in zip(images, actions, strict=True))
+    storage.write_bytes(f"{base}/manifest.csv", csv.encode(), conn_id=cos.conn_id)
+    op = TencentOcrIdDocumentOperator(
+        task_id="ocr",
+        manifest=f"{base}/manifest.csv",
+        action_column="action",
+        output=f"{base}/ids.parquet",
+        tencentcloud_conn_id=cos.conn_id,
+        send_as="url",
+        max_in_flight=2,
+        progress_interval=60.0,
+    )
+    result = op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+    rows = pq.read_table(io.BytesIO(storage.read_bytes(f"{base}/ids.parquet", conn_id=cos.conn_id))).to_pylist()
+    assert result["ok"] == 4 and [r["action"] for r in rows] == actions
+    # The worker read (and hashed) only the Hong Kong images: the service downloaded the others itself.
+    assert [r["image_sha256"] is None for r in rows] == [True, False, True, False]
+    assert [r.getMessage() for r in caplog.records if "takes no ImageUrl" in r.getMessage()] == [
+        "HKIDCardOCR takes no ImageUrl outside the Chinese mainland (region ap-singapore): its images are sent "
+        "as bytes (send_as='base64') in this run"
+    ]
