@@ -6,6 +6,8 @@
 # With CI=true (or TEST_CELERY=1) a 300-image run of the sharded DAG on a real CeleryExecutor
 # deployment (PostgreSQL, Redis, two workers; scripts/celery_deployment.sh) keeps the distributed path
 # from rotting, and the vendor-SDK test must install its SDK rather than skip.
+# With CI=true (or TEST_UI=1) the UI's Test Connection button is clicked in Debian's Chromium
+# (scripts/ui_connection_test.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/bootstrap.sh"
@@ -19,6 +21,10 @@ if [[ "${CI:-}" == "true" ]]; then
 fi
 echo "== tests on $(.venv/bin/python -c 'import airflow; print("Airflow", airflow.__version__)')"
 .venv/bin/python -m pytest "$@"
+if [[ "${CI:-}" == "true" || "${TEST_UI:-}" == "1" ]]; then
+  echo "== the UI's Test Connection button in Chromium (api-server, emulator, Selenium; screenshots in ui-connection-test/)"
+  bash "$ROOT/scripts/ui_connection_test.sh"
+fi
 if [[ "${CI:-}" == "true" || "${TEST_CELERY:-}" == "1" ]]; then
   echo "== distributed smoke run: CeleryExecutor, PostgreSQL, Redis, 300 images"
   bash "$ROOT/scripts/celery_deployment.sh" --images 300
