@@ -133,3 +133,27 @@ def test_a_rerun_served_from_the_cache_says_the_credentials_were_not_used(
     assert second["credentials_used"] is False and second["api_calls"] == 0 and second["cache_hits"] == 3
     assert any("credentials were not used" in r.getMessage() for r in caplog.records)
     assert pq.read_table(out).num_rows == 3
+
+
+def test_a_header_the_client_refuses_stops_the_run_as_a_configuration_failure(
+    tmp_path, tencent_ocr_emulator, monkeypatch
+):
+    """Not one ClientNetworkError row per image and a task that succeeds: one stop, nothing sent or billed."""
+    from dataclasses import replace
+
+    from airflow_provider_tencent_ocr.exceptions import RunAborted
+    from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
+    from airflow_provider_tencent_ocr.io.manifest import manifest_from_images
+    from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
+
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", tencent_ocr_emulator.connection_json())
+    hook = TencentOcrHook(CONN_ID)
+    hook.config = replace(hook.config, token="sts-token\n")  # type: ignore[misc]  # got past the connection checks
+    rows: list[dict] = []
+    with pytest.raises(RunAborted) as raised:
+        OcrRunner(hook, RunOptions(max_in_flight=2, progress_interval=60)).run(
+            manifest_from_images(images(tmp_path / "img", 30)), types.SimpleNamespace(write_rows=rows.extend)
+        )
+    assert raised.value.error is not None and raised.value.error.code == "InvalidHeader"
+    assert "sts-token" not in str(raised.value) and "Nothing was paid for" in str(raised.value)
+    assert tencent_ocr_emulator.stats.requests == 0 and rows == []
