@@ -40,7 +40,9 @@ from airflow_provider_tencent_ocr.run.retries import CallBudget, RetryStats, ret
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
-# Calls that did not reach the API, with none that did, before the run stops as misconfigured.
+# Calls that did not reach the API, with none that did, before the run stops as misconfigured: at
+# least this many, and at least two per call allowed in flight (the first wave of a flaky but working
+# service can fail all at once; a refused endpoint fails this many in milliseconds).
 UNREACHED_LIMIT = 5
 
 
@@ -127,6 +129,7 @@ class RowWorker:
         self.reached = 0  # answers that came from the API itself (a result, or an error with a RequestId)
         self.unreached = 0  # calls that did not reach the API: connect failures, and answers without RequestId
         self.unreachable = False  # tripped: no call reached the API, the run stops (see UNREACHED_LIMIT)
+        self.unreached_limit = max(UNREACHED_LIMIT, 2 * options.max_in_flight)
         self.last_unreached: TencentCloudAPIError | None = None
         self.sending = 0  # API calls on the wire now
         self.done = 0
@@ -442,7 +445,7 @@ class RowWorker:
                 self.connect_failures += 1
             self.unreached += 1
             self.last_unreached = err
-            trip = self.reached == 0 and self.unreached >= UNREACHED_LIMIT
+            trip = self.reached == 0 and self.unreached >= self.unreached_limit
         if trip:
             self.unreachable = True
             self.fatal.set()

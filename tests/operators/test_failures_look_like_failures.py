@@ -157,3 +157,23 @@ def test_a_header_the_client_refuses_stops_the_run_as_a_configuration_failure(
     assert raised.value.error is not None and raised.value.error.code == "InvalidHeader"
     assert "sts-token" not in str(raised.value) and "Nothing was paid for" in str(raised.value)
     assert tencent_ocr_emulator.stats.requests == 0 and rows == []
+
+
+def test_a_first_wave_of_proxy_errors_on_a_working_service_does_not_stop_the_run(tmp_path, monkeypatch):
+    """Up to two failures per call in flight before any answer are a flaky start, not a wrong endpoint."""
+    from hostile_http import send_json
+
+    def first_six_fail(handler):
+        if handler.server.requests <= 6:
+            handler.send_response(502)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        send_json(handler, {"Response": {"EnName": "TAN", "ID": "S1234567D", "RequestId": "r"}})
+
+    with hostile_server(first_six_fail) as server:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", server.connection())
+        op, out, context = run(tmp_path, n=4, retry_deadline=60)
+        op.max_in_flight = 4  # limit: max(5, 2 x 4) = 8 calls without an answer from the API
+        summary = op.execute(context)
+    assert summary["ok"] == 4 and summary["retries"]["server_error"] >= 1
