@@ -330,3 +330,33 @@ def test_help_names_the_default_credentials() -> None:
     assert DEFAULT_SECRET_ID in done.stdout and DEFAULT_SECRET_KEY in done.stdout
     for flag in ("--capacity", "--queue-timeout", "--max-pixels", "--socket-timeout"):
         assert flag in done.stdout
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "RecognizeThaiIDCardOCR",
+        "RecognizeIndonesiaIDCardOCR",
+        "RecognizePhilippinesVoteIDOCR",
+        "RecognizeSingaporeIDCardOCR",
+    ],
+)
+def test_image_url_is_fetched_for_every_action_that_takes_it(
+    action: str, site: _Site, server: EmulatorServer, outbound: list
+) -> None:
+    site.routes["/card.png"] = (200, {"Content-Type": "image/png"}, IMAGE)
+    site.routes["/hop"] = (302, {"Location": "/card.png"}, b"")
+    client = Client(server.endpoint, server.secret_id, server.secret_key, action=action)
+    assert code(client.tc3_post({"ImageUrl": site.url + "/hop"})[1]) is None
+    site.routes["/away"] = (302, {"Location": "http://10.255.255.1/card.png"}, b"")
+    assert code(client.tc3_post({"ImageUrl": site.url + "/away"})[1]) == "FailedOperation.DownLoadError"
+    assert outbound == [] and server.stats.actions == {action: 1}
+
+
+def test_a_downloaded_image_meets_its_actions_own_size_limit(site: _Site, server: EmulatorServer) -> None:
+    """Indonesia takes 2 MB of Base64 (the others 7 MB), downloaded images included."""
+    site.routes["/big.png"] = (200, {"Content-Type": "image/png"}, IMAGE + b"\0" * (2 * 1024 * 1024))
+    indonesia = Client(server.endpoint, server.secret_id, server.secret_key, action="RecognizeIndonesiaIDCardOCR")
+    thai = Client(server.endpoint, server.secret_id, server.secret_key, action="RecognizeThaiIDCardOCR")
+    assert code(indonesia.tc3_post({"ImageUrl": site.url + "/big.png"})[1]) == "FailedOperation.ImageSizeTooLarge"
+    assert code(thai.tc3_post({"ImageUrl": site.url + "/big.png"})[1]) is None
