@@ -232,3 +232,33 @@ def test_producer_runs_on_your_own_images_from_the_trigger_params(airflow_env, e
     rows = pq.read_table(own / "result.parquet").to_pylist()
     assert [r["record_id"] for r in rows] == ["0", "1"] and all(r["status"] == "ok" for r in rows)
     assert (own / "cache").is_dir()
+
+
+def test_the_mixed_document_dag_writes_one_table_in_manifest_order(airflow_env, emulator):
+    """``example_tencent_ocr_id_documents`` by Airflow: a mixed manifest, an unknown action, masked output."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_provider_tencent_ocr.rows.id_document import OUTPUT_COLUMNS as ID_COLUMNS
+
+    documents = airflow_env / "documents"
+    documents.mkdir()
+    actions = ["RecognizeSingaporeIDCardOCR", "MLIDCardOCR", "NoSuchOCR", "MLIDPassportOCR", "MLIDCardOCR"]
+    lines = ["record_id,image_uri,action,side"]
+    for i, action in enumerate(actions):  # images the fixture table does not know: synthetic cards of the action
+        (documents / f"doc_{i}.png").write_bytes(make_png(6, 6, seed=100 + i))
+        lines.append(f"d{i},{documents / f'doc_{i}.png'},{action},front")
+    (documents / "manifest.csv").write_text("\n".join(lines) + "\n")
+    os.environ["AIRFLOW_CONN_TENCENTCLOUD_DEFAULT"] = emulator.connection_json()
+    try:
+        bag = DagBag(str(DAGS))
+        run = bag.get_dag("example_tencent_ocr_id_documents").test()
+    finally:
+        os.environ.pop("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", None)
+    assert str(run.state).endswith("success")
+    table = pq.read_table(airflow_env / "id_documents.parquet")
+    assert table.column_names == [*ID_COLUMNS, "side"]
+    rows = table.to_pylist()
+    assert [r["record_id"] for r in rows] == [f"d{i}" for i in range(len(actions))]
+    assert [r["action"] for r in rows] == actions
+    assert [r["error_code"] for r in rows] == [None, None, "UnsupportedAction", None, None]
+    assert all(r["document_number"] and "*" in r["document_number"] for r in rows if r["status"] == "ok")  # pii="mask"
