@@ -91,6 +91,26 @@ def emulator():
         yield server
 
 
+def test_a_sharded_run_leaves_the_operator_arguments_as_they_were(tmp_path, emulator, monkeypatch):
+    """The part file and shared cache are derived per run; running the same task again writes the same part."""
+    monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", emulator.connection_json())
+    images = [str(tmp_path / f"{i}.png") for i in range(3)]
+    for i, path in enumerate(images):
+        Path(path).write_bytes(make_png(5, 5, seed=i))
+    folder = str(tmp_path / "dataset") + "/"
+    op = TencentOcrSingaporeIdCardOperator(
+        task_id="t", images=images, output=folder, shard_index=1, shard_count=2, progress_interval=60.0
+    )
+    before = dict(vars(op))
+    outputs = [op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})["output"] for _ in (1, 2)]
+    assert (op.output_uri, op.cache) == (folder, None)
+    changed = {k for k, v in vars(op).items() if k in before and before[k] is not v and before[k] != v}
+    assert not changed & {"output_uri", "cache", "manifest", "images", "shard_index", "shard_count"}
+    assert outputs == [str(tmp_path / "dataset" / part_name(1, 2))] * 2  # not a part inside the part
+    start, stop = shard_bounds(3, 1, 2)
+    assert emulator.stats.billed == stop - start  # the second run read the shared cache: nothing paid twice
+
+
 def test_mapped_shards_over_http_write_every_row_once(tmp_path, emulator, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_TENCENTCLOUD_DEFAULT", emulator.connection_json())
     images = tmp_path / "images"
