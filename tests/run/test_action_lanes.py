@@ -116,3 +116,28 @@ def test_a_row_without_a_served_action_is_an_error_row_and_costs_no_call(tmp_pat
 def test_a_bad_limit_is_refused_naming_the_argument(bad):
     with pytest.raises(ValueError, match=r"max_requests_per_second.*positive number"):
         RunOptions(max_requests_per_second=bad)
+
+
+def test_throttling_of_one_action_slows_only_that_action(tmp_path, connect):  # noqa: F811
+    """The service's own per-action limits: Malaysia's is lower than the client's pace, Singapore's is not."""
+    from airflow_provider_tencent_ocr.run.id_documents import IdDocumentFormat
+
+    sg, my = "RecognizeSingaporeIDCardOCR", "MLIDCardOCR"
+    paths = images(tmp_path / "img", 24)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("image_uri,kind\n" + "".join(f"{p},{sg if i % 2 else my}\n" for i, p in enumerate(paths)))
+    from airflow_provider_tencent_ocr.io.manifest import open_manifest
+
+    with EmulatorServer(rate_limit={sg: 1000, my: 2}) as emulator:  # the client paces Malaysia at 5/s
+        sink = ListSink()
+        runner = OcrRunner(
+            connect(emulator),
+            RunOptions(retry_max_wait=0.5, progress_interval=60.0),
+            document=IdDocumentFormat(action_column="kind"),
+        )
+        summary = runner.run(open_manifest(str(manifest), carry_columns=["kind"]), sink, output="memory")
+    assert summary.ok == 24 and [r["image_uri"] for r in sink.rows] == paths
+    assert summary.retries["throttled"] > 0  # Malaysia's answers said so ...
+    limits = runner.last_run.limits
+    assert limits[my].pacing.decreases > 0 and limits[my].pacing.rate < limits[my].pacing.max_rate
+    assert limits[sg].pacing.decreases == 0 and limits[sg].pacing.rate == limits[sg].pacing.max_rate  # ... only it
