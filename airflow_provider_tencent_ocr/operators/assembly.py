@@ -181,15 +181,24 @@ def open_manifest(args: RunArguments, storage_conn_id: str | None = None) -> Man
         if not isinstance(carry, str):  # a string stays a string: open_manifest refuses it, not splits it
             carry = list(carry or ())
             carry += [name for name in args.manifest_columns() if name not in carry]  # read, e.g. action_column
-        manifest = manifests.open_manifest(
-            args.manifest,
-            manifest_format=args.manifest_format,
-            image_column=args.image_column,
-            id_column=args.id_column or None,  # empty (a blank form field) means row numbers
-            carry_columns=carry,
-            batch_rows=args.batch_rows,
-            storage_conn_id=storage_conn_id or args.storage_conn_id,
-        )
+        try:
+            manifest = manifests.open_manifest(
+                args.manifest,
+                manifest_format=args.manifest_format,
+                image_column=args.image_column,
+                id_column=args.id_column or None,  # empty (a blank form field) means row numbers
+                carry_columns=carry,
+                batch_rows=args.batch_rows,
+                storage_conn_id=storage_conn_id or args.storage_conn_id,
+            )
+        except manifests.ManifestError as err:
+            read = [name for name in args.manifest_columns() if repr(name) in str(err)]
+            if not read:
+                raise
+            raise manifests.ManifestError(
+                f"{err} The operator reads {', '.join(map(repr, read))} as the column naming each row's action "
+                "(action_column=): add it to the manifest or give action_column= the column's name."
+            ) from err
     if args.shard_count is None:
         return manifest
     from airflow_provider_tencent_ocr.shards import ShardManifest, parse_shard
