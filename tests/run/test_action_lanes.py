@@ -15,13 +15,35 @@ from typing import Any
 import pytest
 from helpers import make_png
 
+from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow, manifest_from_images
 from airflow_provider_tencent_ocr.run.documents import SingaporeFormat, UnsupportedActionError
 from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunOptions
 from tencent_ocr_emulator.server import EmulatorServer
-from tests.run.test_runner import ListSink, connect  # noqa: F401 - the fixture
 
 FAST, SLOW = "FastAction", "SlowAction"
+CONN_ID = "tencentcloud_action_lanes"
+
+
+class ListSink:
+    """A RowSink that keeps the rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.rows.extend(rows)
+
+
+@pytest.fixture
+def connect(monkeypatch):
+    """Point CONN_ID at an emulator and return a fresh hook for it."""
+
+    def _connect(emulator: EmulatorServer) -> TencentOcrHook:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", emulator.connection_json())
+        return TencentOcrHook(CONN_ID)
+
+    return _connect
 
 
 class TwoActions(SingaporeFormat):
@@ -62,7 +84,7 @@ def run(hook, paths, document, **options):
     return summary, sink.rows, runner
 
 
-def test_a_fast_action_never_waits_behind_a_slow_one_and_rows_stay_in_order(tmp_path, connect):  # noqa: F811
+def test_a_fast_action_never_waits_behind_a_slow_one_and_rows_stay_in_order(tmp_path, connect):
     paths = images(tmp_path / "img", 40)  # 20 fast, 20 slow, interleaved
     document = TwoActions()
     with EmulatorServer(rate_limit=1000) as emulator:
@@ -80,7 +102,7 @@ def test_a_fast_action_never_waits_behind_a_slow_one_and_rows_stay_in_order(tmp_
     assert runner.last_run.limits[SLOW].pacing.max_rate == pytest.approx(4.0 * 0.97)
 
 
-def test_a_number_or_a_mapping_overrides_the_documented_limits(tmp_path, connect):  # noqa: F811
+def test_a_number_or_a_mapping_overrides_the_documented_limits(tmp_path, connect):
     paths = images(tmp_path / "img", 4)
     with EmulatorServer(rate_limit=1000) as emulator:
         hook = connect(emulator)
@@ -94,7 +116,7 @@ def test_a_number_or_a_mapping_overrides_the_documented_limits(tmp_path, connect
     )
 
 
-def test_a_row_without_a_served_action_is_an_error_row_and_costs_no_call(tmp_path, connect):  # noqa: F811
+def test_a_row_without_a_served_action_is_an_error_row_and_costs_no_call(tmp_path, connect):
     paths = images(tmp_path / "img", 3)
     odd = tmp_path / "img" / "x_unknown.png"
     odd.write_bytes(make_png(6, 6, seed=99))
@@ -118,7 +140,7 @@ def test_a_bad_limit_is_refused_naming_the_argument(bad):
         RunOptions(max_requests_per_second=bad)
 
 
-def test_throttling_of_one_action_slows_only_that_action(tmp_path, connect):  # noqa: F811
+def test_throttling_of_one_action_slows_only_that_action(tmp_path, connect):
     """The service's own per-action limits: Malaysia's is lower than the client's pace, Singapore's is not."""
     from airflow_provider_tencent_ocr.run.id_documents import IdDocumentFormat
 
