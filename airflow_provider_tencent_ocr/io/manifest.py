@@ -16,7 +16,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -226,7 +226,9 @@ def _check_columns(
     image_column: str,
     id_column: str | None,
     carry_columns: Sequence[str],
+    named_by: Mapping[str, str],
 ) -> None:
+    """Every column this run reads is there; a missing one is reported under the argument that named it."""
     found_set = set(found)
     if image_column not in found_set:
         raise _missing(source, "image column", [image_column], found, "Pass image_column= with the right name.")
@@ -238,6 +240,9 @@ def _check_columns(
             found,
             "Pass id_column= with the right name, or None for row numbers.",
         )
+    for column, argument in named_by.items():
+        if column not in found_set:
+            raise _missing(source, argument, [column], found, f"Pass {argument}= with the right name.")
     missing = [c for c in carry_columns if c not in found_set]
     if missing:
         raise _missing(
@@ -296,8 +301,10 @@ class _FileManifest(Manifest):
         batch_rows: int,
         *,
         gzipped: bool = False,
+        named_by: Mapping[str, str] | None = None,
     ) -> None:
         self._location = location
+        self._named_by = dict(named_by or {})
         self._gzipped = gzipped
         self.image_column = image_column
         self.id_column = id_column
@@ -460,7 +467,7 @@ class _CsvManifest(_ArrowManifest):
             names = self._header()
         except (pa.ArrowInvalid, *_READ_ERRORS) as exc:  # e.g. an empty file
             raise self._corrupt(exc) from None
-        _check_columns(self.source_name, names, self.image_column, self.id_column, self.carry_columns)
+        _check_columns(self.source_name, names, self.image_column, self.id_column, self.carry_columns, self._named_by)
         _check_unique(self.source_name, names, self._needed)
         self._include = tuple(self._needed)
         inferred = [c for c in self.carry_columns if c not in self._text_columns]
@@ -549,7 +556,7 @@ class _ParquetManifest(_ArrowManifest):
         with self._open() as pf:
             schema = pf.schema_arrow
             self._num_rows = pf.metadata.num_rows
-        _check_columns(source, schema.names, self.image_column, self.id_column, self.carry_columns)
+        _check_columns(source, schema.names, self.image_column, self.id_column, self.carry_columns, self._named_by)
         _check_unique(source, schema.names, self._needed)
         return {c: schema.field(c).type for c in self.carry_columns}
 
@@ -639,7 +646,8 @@ class _JsonlManifest(_FileManifest):
                     kinds[column].add(kind)
         if num_rows:
             # Keys may vary from line to line: a column counts as present if any line has it.
-            _check_columns(self._location.source, list(found), self.image_column, self.id_column, self.carry_columns)
+            source, needed = self._location.source, (self.image_column, self.id_column, self.carry_columns)
+            _check_columns(source, list(found), *needed, self._named_by)
         self._num_rows = num_rows
         return {c: _merge_kinds(kinds[c]) for c in self.carry_columns}
 
@@ -756,8 +764,13 @@ def open_manifest(
     carry_columns: Sequence[str] = (),
     batch_rows: int = 5000,
     storage_conn_id: str | None = None,
+    named_by: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """Open and validate a manifest; raises :class:`ManifestError` before any image is touched."""
+    """Open and validate a manifest; raises :class:`ManifestError` before any image is touched.
+
+    ``named_by`` maps the carried columns an operator argument names (e.g. ``{"kind": "action_column"}``)
+    to that argument, so a missing one is reported under the argument the user gave.
+    """
     if not source or not str(source).strip():
         raise ManifestError("manifest source is empty: pass a path or URI")
     if isinstance(carry_columns, str):
@@ -770,15 +783,15 @@ def open_manifest(
     location.check_exists()
     columns = (image_column, id_column, carry_columns, batch_rows)
     if fmt == "csv":
-        return _CsvManifest(location, *columns, gzipped=gzipped)
+        return _CsvManifest(location, *columns, gzipped=gzipped, named_by=named_by)
     if fmt == "parquet":
         if gzipped:
             raise ManifestError(
                 f"manifest {source!r}: Parquet files are compressed internally and cannot be read "
                 "gzipped; decompress it first"
             )
-        return _ParquetManifest(location, *columns)
-    return _JsonlManifest(location, *columns, gzipped=gzipped)
+        return _ParquetManifest(location, *columns, named_by=named_by)
+    return _JsonlManifest(location, *columns, gzipped=gzipped, named_by=named_by)
 
 
 def manifest_from_images(images: Sequence[str], *, batch_rows: int = 5000) -> Manifest:

@@ -75,7 +75,7 @@ class RunArguments(Protocol):
 
     def document(self) -> DocumentFormat: ...
 
-    def manifest_columns(self) -> list[str]: ...
+    def manifest_columns(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -177,28 +177,20 @@ def open_manifest(args: RunArguments, storage_conn_id: str | None = None) -> Man
             )
         manifest = manifests.manifest_from_images(images, batch_rows=args.batch_rows)
     else:
-        carry = args.carry_columns
+        carry, read = args.carry_columns, args.manifest_columns()
         if not isinstance(carry, str):  # a string stays a string: open_manifest refuses it, not splits it
             carry = list(carry or ())
-            carry += [name for name in args.manifest_columns() if name not in carry]  # read, e.g. action_column
-        try:
-            manifest = manifests.open_manifest(
-                args.manifest,
-                manifest_format=args.manifest_format,
-                image_column=args.image_column,
-                id_column=args.id_column or None,  # empty (a blank form field) means row numbers
-                carry_columns=carry,
-                batch_rows=args.batch_rows,
-                storage_conn_id=storage_conn_id or args.storage_conn_id,
-            )
-        except manifests.ManifestError as err:
-            read = [name for name in args.manifest_columns() if repr(name) in str(err)]
-            if not read:
-                raise
-            raise manifests.ManifestError(
-                f"{err} The operator reads {', '.join(map(repr, read))} as the column naming each row's action "
-                "(action_column=): add it to the manifest or give action_column= the column's name."
-            ) from err
+            carry += [name for name in read if name not in carry]  # read, e.g. action_column
+        manifest = manifests.open_manifest(
+            args.manifest,
+            manifest_format=args.manifest_format,
+            image_column=args.image_column,
+            id_column=args.id_column or None,  # empty (a blank form field) means row numbers
+            carry_columns=carry,
+            batch_rows=args.batch_rows,
+            storage_conn_id=storage_conn_id or args.storage_conn_id,
+            named_by=read,
+        )
     if args.shard_count is None:
         return manifest
     from airflow_provider_tencent_ocr.shards import ShardManifest, parse_shard
@@ -267,6 +259,7 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     from airflow_provider_tencent_ocr.run.options import RunOptions
     from airflow_provider_tencent_ocr.run.runner import OcrRunner
 
+    document = args.document()  # checks its rendered arguments (e.g. action_column) before the manifest
     target = plan_target(args)
     storage_conn_id = storage_conn_for(args)
     manifest = open_manifest(args, storage_conn_id)
@@ -303,7 +296,7 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     if output_dir is not None:  # before the cache beside it creates it with the cache's own mode
         make_dirs(os.path.dirname(os.path.abspath(output_dir)), permissions)
     cache = ResultCache(target.cache, storage_conn_id=storage_conn_id) if target.cache else None
-    runner = OcrRunner(hook, options, cache=cache, row_transform=transform, document=args.document())
+    runner = OcrRunner(hook, options, cache=cache, row_transform=transform, document=document)
     return AssembledRun(
         target, lineage.watch(manifest), schema, lineage, hook, runner, cache, storage_conn_id, permissions
     )

@@ -19,7 +19,7 @@ from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendA
 from airflow_provider_tencent_ocr.io.storage import Permissions
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.rows.pii import PiiMode, check_portrait_allowed
-from airflow_provider_tencent_ocr.run.options import RunOptions, check_seconds
+from airflow_provider_tencent_ocr.run.options import RunOptions, check_rates, check_seconds
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -209,6 +209,7 @@ class TencentOcrBaseOperator(BaseOperator):
             ("image_deadline", image_deadline),
         ):
             check_seconds(name, seconds)
+        check_rates(max_requests_per_second)
         if (shard_index is None) != (shard_count is None):
             raise ValueError("give both shard_index= and shard_count=, or neither")
         if "outlets" not in kwargs and shard_count is None:  # a shard's part is not the whole dataset
@@ -257,9 +258,9 @@ class TencentOcrBaseOperator(BaseOperator):
         """Which action each row gets, the call, and the row written (see ``run/documents.py``)."""
         raise NotImplementedError
 
-    def manifest_columns(self) -> list[str]:
-        """Manifest columns this operator reads besides the image, id and carried ones."""
-        return []
+    def manifest_columns(self) -> dict[str, str]:
+        """Manifest columns this operator reads besides the image, id and carried ones, each with its argument."""
+        return {}
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_tencent_ocr.operators.assembly import assemble_run

@@ -36,13 +36,9 @@ class TencentOcrIdDocumentOperator(TencentOcrBaseOperator):
     template_fields: Sequence[str] = (*TencentOcrBaseOperator.template_fields, "action", "action_column")
 
     def __init__(self, *, action: str | None = None, action_column: str | None = None, **kwargs: Any) -> None:
-        from airflow_provider_tencent_ocr.actions.registry import ACTIONS, require_action
+        from airflow_provider_tencent_ocr.actions.registry import ACTIONS, check_action_arguments, require_action
 
-        if (action is None) == (action_column is None):
-            raise ValueError(
-                "give exactly one of action= (one API action for every row, e.g. 'MLIDCardOCR') or "
-                "action_column= (the manifest column naming each row's action)"
-            )
+        check_action_arguments(action, action_column)
         if action is not None and "{{" not in action:
             require_action(action)  # UnsupportedActionError (a ValueError) listing the served actions
         if action_column is not None and kwargs.get("images") is not None:
@@ -62,8 +58,8 @@ class TencentOcrIdDocumentOperator(TencentOcrBaseOperator):
         carried = [] if isinstance(self.carry_columns, str) else list(self.carry_columns or ())
         return self.action_column in carried
 
-    def manifest_columns(self) -> list[str]:
-        return [self.action_column] if self.action_column else []
+    def manifest_columns(self) -> dict[str, str]:
+        return {self.action_column: "action_column"} if self.action_column else {}
 
     def output_schema(self, carry_fields: list[pa.Field]) -> pa.Schema:
         from airflow_provider_tencent_ocr.rows.id_document import output_schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tencent_ocr.actions.registry import ACTIONS, require_action
+from airflow_provider_tencent_ocr.actions.registry import ACTIONS, check_action_arguments, require_action
 from airflow_provider_tencent_ocr.actions.result import DocumentResult
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow
 from airflow_provider_tencent_ocr.rows.id_document import IdDocumentRow
@@ -32,8 +32,7 @@ class IdDocumentFormat:
     def __init__(
         self, *, action: str | None = None, action_column: str | None = None, carry_action_column: bool = False
     ) -> None:
-        if (action is None) == (action_column is None):
-            raise ValueError("give exactly one of action= (one action for every row) or action_column=")
+        check_action_arguments(action, action_column)  # again: a template may have rendered blank
         self.action = require_action(action).name if action is not None else None
         self.action_column = action_column
         self.carry_action_column = carry_action_column

@@ -58,12 +58,9 @@ class RunOptions:
         if self.reorder_rows < 1:
             raise ValueError(f"reorder_rows must be at least 1, not {self.reorder_rows!r}")
         rates = self.max_requests_per_second
+        check_rates(rates)
         if isinstance(rates, Mapping):
             object.__setattr__(self, "max_requests_per_second", dict(rates))  # a copy: later edits change nothing
-            for action, rate in rates.items():
-                _check_rate(f"max_requests_per_second[{action!r}]", rate)
-        elif rates is not None:
-            _check_rate("max_requests_per_second", rates)
         if self.max_error_rate is not None and not 0 <= self.max_error_rate <= 1:
             raise ValueError(f"max_error_rate must be between 0 and 1, not {self.max_error_rate!r}")
         if self.retry_deadline is not None and self.retry_deadline <= 0:
@@ -79,6 +76,15 @@ class RunOptions:
         if isinstance(rates, Mapping):
             return float(rates.get(action, documented))
         return documented if rates is None else float(rates)
+
+
+def check_rates(rates: object) -> None:
+    """Refuse a ``max_requests_per_second`` (a number, or one per action) that is not positive, naming it."""
+    if isinstance(rates, Mapping):
+        for action, rate in rates.items():
+            _check_rate(f"max_requests_per_second[{action!r}]", rate)
+    elif rates is not None:
+        _check_rate("max_requests_per_second", rates)
 
 
 def _check_rate(name: str, rate: object) -> None:
