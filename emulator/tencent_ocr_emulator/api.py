@@ -1,4 +1,7 @@
-"""The facts of the emulated action, written from the API reference alone.
+"""The service-wide facts (service, version, region, image rules), written from the API reference alone.
+
+Each action's own facts (fields, limits, parameters) are in :mod:`tencent_ocr_emulator.actions`;
+``ACTION`` and the field tuples below are RecognizeSingaporeIDCardOCR's, kept for existing callers.
 
 The emulator must not share the provider's view of the API: a mistake there would be mirrored
 here and no test could catch it. ``tests/test_emulator_independence.py`` compares the two copies.
