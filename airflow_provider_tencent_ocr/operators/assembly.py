@@ -286,6 +286,7 @@ def assemble_run(args: RunArguments) -> AssembledRun:
         image_timeout=args.image_timeout,
         image_deadline=args.image_deadline,
         storage_conn_id=storage_conn_id,
+        cos_conn_id=args.tencentcloud_conn_id,  # cos:// images listed in a manifest that is not on COS
         write_rows=args.batch_rows,  # one output row group per manifest batch
         allow_link_local_images=args.allow_link_local_images,
     )

@@ -30,6 +30,8 @@ class RunOptions:
     sets how it is read (the operator's ``batch_rows`` sets both). ``image_timeout`` bounds the wait
     for an image server's first byte and each read after it; ``image_deadline`` the whole download,
     headers included (a server trickling one byte a second is cut off there).
+    ``cos_conn_id`` (the OCR connection) reads ``cos://`` images when no ``storage_conn_id`` is given,
+    wherever the manifest is: see :meth:`image_conn_id`.
     ``allow_link_local_images`` lets http(s) image downloads reach link-local addresses
     (169.254.0.0/16, fe80::/10: where cloud metadata services answer), refused by default.
     """
@@ -45,6 +47,7 @@ class RunOptions:
     max_error_rate: float | None = None
     progress_interval: float = 10.0
     storage_conn_id: str | None = None
+    cos_conn_id: str | None = None
     image_timeout: float = 30.0
     image_deadline: float = 60.0
     write_rows: int = 5000
@@ -69,6 +72,14 @@ class RunOptions:
         check_seconds("progress_interval", self.progress_interval)
         check_seconds("image_timeout", self.image_timeout)
         check_seconds("image_deadline", self.image_deadline)
+
+    def image_conn_id(self, uri: str) -> str | None:
+        """The connection reading (or presigning) image ``uri``: ``storage_conn_id``, else for cos:// the OCR one."""
+        from airflow_provider_tencent_ocr.io.cos_fs import default_storage_conn_id
+
+        if self.cos_conn_id is None:
+            return self.storage_conn_id
+        return default_storage_conn_id(self.storage_conn_id, self.cos_conn_id, [uri])
 
     def rate_for(self, action: str, documented: float) -> float:
         """The pacing ceiling of ``action``: the option for it, else its documented limit."""

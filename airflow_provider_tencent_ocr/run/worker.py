@@ -239,7 +239,7 @@ class RowWorker:
             data = self._retry_downloads(
                 load_image,
                 uri,
-                storage_conn_id=self.options.storage_conn_id,
+                storage_conn_id=self.options.image_conn_id(uri),
                 timeout=self.options.image_timeout,
                 deadline=self.options.image_deadline,
                 allow_link_local=self.options.allow_link_local_images,
@@ -294,7 +294,7 @@ class RowWorker:
         attempts = 0
         for attempt in range(1, self.options.max_attempts + 1):
             try:
-                signed = self._retry_downloads(sign_image, uri, conn_id=self.options.storage_conn_id)
+                signed = self._retry_downloads(sign_image, uri, conn_id=self.options.image_conn_id(uri))
             except InvalidImageError as err:
                 return Outcome(error_code=err.code, error_message=err.message, attempts=attempts)
             key = cache_key(action, signed.identity, {"return_head_image": self.options.return_head_image})
