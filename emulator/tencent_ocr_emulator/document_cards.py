@@ -178,8 +178,9 @@ def draw_passport(rng: random.Random, settings: Any) -> Drawn:
 def _mykad_person(rng: random.Random, held_out: bool) -> dict[str, Any]:
     sex = rng.choice("MF")
     first = rng.choice(_MY_MALE if sex == "M" else _MY_FEMALE)
-    if held_out:
-        first = rng.choice(["KHAIRUL ANUAR", "LOW KAH WAI", "SURESH", "ROSNAH", "ONG SIEW LAN", "DIVYA"])
+    if held_out:  # first names by sex, as the main lists are
+        male, female = ["KHAIRUL ANUAR", "LOW KAH WAI", "SURESH"], ["ROSNAH", "ONG SIEW LAN", "DIVYA"]
+        first = rng.choice(male if sex == "M" else female)
     malay = not any(first.startswith(p) for p in ("LIM", "TAN", "WONG", "LEE", "LOW", "ONG")) and first not in (
         "RAJESH",
         "KAVITHA",

@@ -119,3 +119,17 @@ def test_command_line_draws_the_documents_asked(tmp_path: Path) -> None:
     assert [row["action"] for row in rows] == ["MLIDCardOCR", "MLIDCardOCR"]
     with pytest.raises(ValueError, match="document must be one of"):
         cards.generate_cards(tmp_path / "x", 1, 1, documents=("hkid",))
+
+
+def test_mykad_names_agree_with_the_holders_sex() -> None:
+    """Held-out names too: a woman is BINTI, a man BIN, and no man carries a woman's first name."""
+    from tencent_ocr_emulator import document_cards
+
+    for seed in range(200):
+        person = document_cards._mykad_person(random.Random(seed), held_out=seed % 2 == 0)
+        words = person["name"].split()
+        assert ("BINTI" in words) <= (person["sex"] == "F") and ("BIN" in words) <= (person["sex"] == "M")
+        if person["sex"] == "M":
+            assert not {"ROSNAH", "DIVYA", "SITI", "NUR", "NURUL"} & set(words)
+        else:
+            assert not {"KHAIRUL", "SURESH", "AHMAD", "MUHAMMAD"} & set(words)
