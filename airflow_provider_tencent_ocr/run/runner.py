@@ -295,6 +295,15 @@ class OcrRunner:
         summary.connect_failures = worker.connect_failures
         summary.retries = worker.retries.totals()
         summary.seconds = time.monotonic() - started
+        if len(worker.limits) > 1:  # a mixed manifest: how each action's own pacing went
+            for action, limits in sorted(worker.limits.items()):
+                log.info(
+                    "%s: pacing ceiling %.1f requests/s, now %.1f; %d throttle answers",
+                    action,
+                    limits.pacing.max_rate,
+                    limits.pacing.rate,
+                    limits.pacing.throttled,
+                )
         if self._stop.is_set():
             raise RunStopped(
                 f"The run was stopped (the task was killed) after {summary.rows} of {total} rows; nothing was "

@@ -84,11 +84,14 @@ def run(hook, paths, document, **options):
     return summary, sink.rows, runner
 
 
-def test_a_fast_action_never_waits_behind_a_slow_one_and_rows_stay_in_order(tmp_path, connect):
+def test_a_fast_action_never_waits_behind_a_slow_one_and_rows_stay_in_order(tmp_path, connect, caplog):
     paths = images(tmp_path / "img", 40)  # 20 fast, 20 slow, interleaved
     document = TwoActions()
-    with EmulatorServer(rate_limit=1000) as emulator:
+    with EmulatorServer(rate_limit=1000) as emulator, caplog.at_level("INFO"):
         summary, rows, runner = run(connect(emulator), paths, document)
+    # The task log says how each action's own pacing went.
+    assert {m.split(":")[0] for m in caplog.messages if "pacing ceiling" in m} == {FAST, SLOW}
+    assert any(m.startswith(f"{SLOW}: pacing ceiling 3.9 requests/s") for m in caplog.messages)
     assert [r["image_uri"] for r in rows] == paths and [r["record_id"] for r in rows] == [str(i) for i in range(40)]
     assert summary.ok == 40 and emulator.stats.billed == 40
     fast, slow = sorted(document.sent[FAST]), sorted(document.sent[SLOW])
