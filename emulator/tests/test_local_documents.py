@@ -171,3 +171,30 @@ def test_a_letter_left_in_a_date_is_a_misread_even_when_its_check_digit_holds() 
     assert numbers.td3_valid(line2)
     assert documents.read_line2(line2) is None
     assert documents.parse_passport([line(LINE1, 40, 500, 900), line(line2, 40, 560, 900)]).fields.get("ID") is None
+
+
+@pytest.mark.parametrize(
+    ("read", "name"),
+    [
+        ("ROSNAH BINTIISMAIL", "ROSNAH BINTI ISMAIL"),
+        ("SITI AMINAHBINTI OSMAN", "SITI AMINAH BINTI OSMAN"),
+        ("ALI BINOSMAN", "ALI BIN OSMAN"),
+        ("NURUL BINTANG", "NURUL BINTANG"),  # a name, not BIN + TANG
+        ("LIM  CHEE KEONG", "LIM CHEE KEONG"),
+    ],
+)
+def test_mykad_names_keep_bin_and_binti_apart(read: str, name: str) -> None:
+    assert documents.mykad_name(read) == name
+
+
+@pytest.mark.parametrize(
+    ("read", "address"),
+    [
+        ("NO41 JALAN AMPANG 4", "NO 41 JALAN AMPANG 4"),
+        ("LORONG SETIA7 TAMAN", "LORONG SETIA 7 TAMAN"),
+        ("30000IPOH PERAK", "30000 IPOH PERAK"),
+        ("W.P KUALA LUMPUR", "W.P KUALA LUMPUR"),
+    ],
+)
+def test_mykad_address_words_and_numbers_apart(read: str, address: str) -> None:
+    assert documents.mykad_address(read) == address

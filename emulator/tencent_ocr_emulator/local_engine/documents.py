@@ -277,6 +277,25 @@ def _sex_word(text: str) -> str:
     return _SEX_WORDS[best] if difflib.SequenceMatcher(None, word, best).ratio() >= 0.75 else ""
 
 
+def mykad_name(text: str) -> str:
+    """A MyKad name as printed: BIN / BINTI (son / daughter of) always stand apart, which OCR may
+    not keep (``ROSNAH BINTIISMAIL``)."""
+    name = re.sub(r"\s+", " ", text.upper()).strip()
+    if re.search(r"\b(BIN|BINTI)\b", name) or " " not in name:
+        return name  # already apart, or a single word (BINTANG is a name)
+    # BINTI glued to a name, or BIN glued to five letters or more (BINTANG stays a name).
+    name = re.sub(r"(?<= )BINTI(?=[A-Z]{3,}\b)", "BINTI ", name)
+    name = re.sub(r"(?<= )BIN(?!TI)(?=[A-Z]{5,}\b)", "BIN ", name)
+    return re.sub(r"(?<=[A-Z]{3})(BINTI|BIN)\b", r" \1", name)
+
+
+def mykad_address(text: str) -> str:
+    """A MyKad address: a word and its number always apart (``NO 41``, ``SETIA 7``, ``50450 IPOH``)."""
+    text = re.sub(r"\b([A-Z]{2,})(\d)", r"\1 \2", text.upper())
+    text = re.sub(r"\b(\d+)(?=[A-Z]{2,})", r"\1 ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def parse_mykad(lines: list[OcrLine]) -> ParsedCard:
     """A MyKad front's MLIDCardOCR fields."""
     straight = deskew(lines)
@@ -321,10 +340,10 @@ def parse_mykad(lines: list[OcrLine]) -> ParsedCard:
                 break
             block.append(straight[i])
         if block:
-            fields["Name"] = re.sub(r"\s+", " ", block[0].text.upper()).strip()
+            fields["Name"] = mykad_name(block[0].text)
             address = " ".join(ln.text.upper().strip() for ln in block[1:])
             if address:  # a postcode is five digits apart from its town ("30000 IPOH")
-                fields["Address"] = re.sub(r"\s+", " ", re.sub(r"\b(\d{5})(?=[A-Z])", r"\1 ", address))
+                fields["Address"] = mykad_address(address)
     if citizen:
         fields.setdefault("_citizenship", "WARGANEGARA")
     missing = [k for k in MYKAD_REQUIRED if k not in fields and not (k == "Citizenship" and citizen)]
