@@ -285,11 +285,15 @@ def _load_object(uri: str, storage_conn_id: str | None) -> bytes:
             "ImageDownloadFailed", f"image {shown} cannot be opened: {storage_install_hint(uri)}"
         ) from exc
     except ValueError as exc:  # "No filesystem registered for scheme ..."
+        if (config := storage.configuration_error(exc, uri)) is not None:
+            raise config from exc  # a missing connection fails the run, not each row
         raise ImageDownloadError(
             "ImageDownloadFailed",
             f"image {shown} cannot be opened ({exc}): {storage_install_hint(uri)}, or check the URI",
         ) from exc
     except Exception as exc:  # network and service errors of whichever filesystem backs the scheme
+        if (config := storage.configuration_error(exc, uri)) is not None:
+            raise config from exc  # a missing connection fails the run, not each row
         raise ImageDownloadError(
             "ImageDownloadFailed",
             f"image {shown} could not be read ({type(exc).__name__}): check storage_conn_id and the object",

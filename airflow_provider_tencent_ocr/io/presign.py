@@ -85,6 +85,8 @@ def sign_image(uri: str, *, conn_id: str | None, expires: int = PRESIGNED_SECOND
     except ImportError as exc:
         raise ImageDownloadError("ImageDownloadFailed", f"image {shown} cannot be opened: {exc}") from exc
     except Exception as exc:  # the store's network and service errors
+        if (config := storage.configuration_error(exc, uri)) is not None:
+            raise config from exc  # a missing connection fails the run, not each row
         raise ImageDownloadError(
             "ImageDownloadFailed",
             f"image {shown} could not be looked up ({type(exc).__name__}): check storage_conn_id and the object",

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from airflow_provider_tencent_ocr.exceptions import StorageBackendMissing
+from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, StorageBackendMissing
 from airflow_provider_tencent_ocr.io.uris import (
     local_path,
     open_local,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 __all__ = [
+    "configuration_error",
     "PERSONAL_DATA",
     "PRIVATE",
     "Permissions",
@@ -55,6 +56,21 @@ __all__ = [
     "write_many",
     "fingerprint",
 ]
+
+
+def configuration_error(exc: BaseException, uri: str) -> ConnectionConfigError | None:
+    """``exc`` as a ``ConnectionConfigError`` when it says the storage connection is missing or unusable.
+
+    That is the run's configuration, not one object's fault: the run stops at the first image
+    instead of making every row an error row (a run that looks like a success).
+    """
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    if isinstance(exc, ConnectionConfigError):
+        return exc
+    if isinstance(exc, AirflowNotFoundException):
+        return ConnectionConfigError(f"the storage connection for {scheme(uri)}:// images cannot be used: {exc}")
+    return None
 
 
 def remote_path(uri: str, conn_id: str | None = None) -> ObjectStoragePath:

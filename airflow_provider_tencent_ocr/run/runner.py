@@ -309,6 +309,8 @@ class OcrRunner:
                 f"The run was stopped (the task was killed) after {summary.rows} of {total} rows; nothing was "
                 f"published. {_paid_before_stop(worker.obtained, self.cache.uri if self.cache else None)}"
             )
+        if worker.config_error is not None:
+            raise worker.config_error
         if worker.fatal_error is not None:
             raise fatal_stop(worker.fatal_error, worker.obtained, self.cache.uri if self.cache else None)
         if worker.unreachable or (worker.unreached and not worker.reached):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from airflow_provider_tencent_ocr.actions.registry import get_action
-from airflow_provider_tencent_ocr.exceptions import InvalidImageError, TencentCloudAPIError
+from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, InvalidImageError, TencentCloudAPIError
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
 from airflow_provider_tencent_ocr.io.images import encode_checked, is_http_url, load_image
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow
@@ -118,6 +118,7 @@ class RowWorker:
         self.deadline = started + options.retry_deadline if options.retry_deadline else None
         self.fatal = threading.Event()
         self.fatal_error: TencentCloudAPIError | None = None
+        self.config_error: ConnectionConfigError | None = None  # raised by the runner after the stream
         self._inflight: InFlight[Outcome] = InFlight()
         # Repeated rows: the images' digests and the finished ok outcomes, so they need no I/O (repeats.py).
         self._digests = FileDigests()
@@ -171,6 +172,11 @@ class RowWorker:
             outcome = self._recognise_row(row, action)
         except Stopped:
             outcome = Outcome(error_code="NotProcessed", error_message="the run stopped at a fatal error")
+        except ConnectionConfigError as err:  # e.g. the storage connection is missing: no row can succeed
+            with self._lock:
+                self.config_error = self.config_error or err
+            self.fatal.set()
+            outcome = Outcome(error_code="NotProcessed", error_message="the run stopped at a configuration error")
         except Exception as err:  # a bug or an unexpected library error: one error row, not a lost run
             log.warning("row %d failed unexpectedly: %s", row.index, type(err).__name__, exc_info=True)
             outcome = Outcome(error_code="InternalClientError", error_message=f"unexpected {type(err).__name__}")

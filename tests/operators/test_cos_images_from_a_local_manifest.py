@@ -13,6 +13,7 @@ import types
 
 import pyarrow.parquet as pq
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 from helpers import make_png
 from s3_server import cos_connection
 
@@ -52,3 +53,29 @@ def test_cos_images_in_a_local_manifest_use_the_ocr_connection(
     assert [(r["image_uri"], r["status"], r["error_code"]) for r in rows] == [(u, "ok", None) for u in uris]
     assert result["ok"] == len(ACTIONS)
     assert tencent_ocr_emulator.stats.actions == dict.fromkeys(ACTIONS, 1)
+
+
+@pytest.mark.parametrize("send_as", ["base64", "url"])
+def test_a_storage_connection_that_does_not_exist_fails_the_task_not_each_row(
+    s3, cos_bucket, tencent_ocr_emulator, tencent_ocr_conn_id, tmp_path, send_as
+):
+    # Was: every row an ImageDownloadFailed error row ("install ...[cos]" for base64, retried for
+    # url) and the task succeeded, a configuration failure that looked like success.
+    uri = f"cos://{cos_bucket}/inbox/card.png"
+    s3.client().put_object(Bucket=cos_bucket, Key="inbox/card.png", Body=make_png(6, 6, seed=1))
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(f"image_uri\n{uri}\n{uri}\n{uri}\n")
+    output = tmp_path / "out.parquet"
+    op = TencentOcrIdDocumentOperator(
+        task_id="ocr",
+        manifest=str(manifest),
+        output=str(output),
+        action="RecognizeThaiIDCardOCR",
+        storage_conn_id="no_such_storage_conn",
+        send_as=send_as,
+        progress_interval=60.0,
+    )
+    with pytest.raises(AirflowFailException, match="no_such_storage_conn") as caught:
+        op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+    assert "install" not in str(caught.value)
+    assert not output.exists() and tencent_ocr_emulator.stats.requests == 0
