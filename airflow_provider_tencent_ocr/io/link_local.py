@@ -3,9 +3,10 @@
 A manifest row, or a redirect from an image server, can name ``http://169.254.169.254/...``: the
 instance's credentials would then be fetched and sent to OCR as an "image". Each connection of the
 image session resolves its host and refuses when any address is link-local (169.254.0.0/16,
-fe80::/10, IPv4-mapped ones too), before connecting, and checks the address it connected to (a
-name that resolves differently the second time). Redirects go through the same session, so every hop
-is checked. Behind an HTTP proxy the proxy resolves the name: only literal addresses are checked then.
+fe80::/10; IPv4 inside IPv6 and decimal/octal/hex IPv4 spellings too), before connecting, and
+checks the address it connected to (a name that resolves differently the second time). Redirects go
+through the same session, so every hop is checked. Behind an HTTP proxy the proxy resolves the name:
+only literal addresses (in every spelling) are checked then.
 """
 
 from __future__ import annotations
@@ -31,14 +32,48 @@ REFUSED_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
 
 
 def is_link_local(address: str) -> bool:
-    """True for 169.254.0.0/16 and fe80::/10 (an IPv6 zone such as ``%eth0`` and IPv4-mapped forms included)."""
-    try:
-        ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
-    except ValueError:
+    """True for 169.254.0.0/16 and fe80::/10 in any literal spelling (IPv6 zones, IPv4 inside IPv6, numeric IPv4)."""
+    ip = _literal_address(address.strip("[]").split("%", 1)[0].rstrip("."))
+    if ip is None:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _embedded_ipv4(ip) or ip
     return any(ip in network for network in REFUSED_NETWORKS)
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host written as a literal stands for, in every spelling a resolver (or proxy) accepts.
+
+    ``2852039166``, ``0251.0376.0251.0376``, ``0xa9fea9fe`` and ``169.254.43518`` are all 169.254.169.254
+    to ``inet_aton``; a proxy resolving them would reach the metadata service.
+    """
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if not host or not all(part.isalnum() for part in host.split(".")):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64, 6to4."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    packed = ip.packed
+    if packed[:12] == bytes(12) and int(ip) > 1:  # IPv4-compatible (deprecated), not :: or ::1
+        return ipaddress.IPv4Address(packed[12:])
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(packed[12:])
+    return None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 def check_url(url: str) -> None:

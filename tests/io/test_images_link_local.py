@@ -93,6 +93,15 @@ def _refused(uri: str, **kwargs: object) -> ImageDownloadError:
         "http://[fe80::a9fe:a9fe%25eth0]/card.png",
         "http://[::ffff:169.254.169.254]/card.png",
         "https://169.254.0.1:8443/card.png",
+        # other spellings of 169.254.169.254: decimal, octal, hex, short, trailing dot, IPv4 inside IPv6
+        "http://2852039166/card.png",
+        "http://0251.0376.0251.0376/card.png",
+        "http://0xa9fea9fe/card.png",
+        "http://169.254.43518/card.png",
+        "http://169.254.169.254./card.png",
+        "http://[::169.254.169.254]/card.png",
+        "http://[64:ff9b::a9fe:a9fe]/card.png",
+        "http://[2002:a9fe:a9fe::1]/card.png",
     ],
 )
 def test_a_link_local_url_is_refused_before_any_connection(uri: str) -> None:
@@ -136,3 +145,17 @@ def test_the_opt_in_reaches_a_link_local_server(images: _Server, metadata: _Serv
 def test_ordinary_image_servers_are_unaffected(images: _Server) -> None:
     assert load_image(f"http://127.0.0.1:{images.server_address[1]}/card.png", timeout=5) == PNG
     assert load_image(f"http://localhost:{images.server_address[1]}/card.png", timeout=5) == PNG
+
+
+@pytest.mark.parametrize("host", ["2852039166", "0251.0376.0251.0376", "0xa9fea9fe", "[::169.254.169.254]"])
+def test_through_a_proxy_a_metadata_address_in_any_spelling_is_refused(
+    monkeypatch: pytest.MonkeyPatch, images: _Server, host: str
+) -> None:
+    """Behind a proxy the proxy resolves the host: a numeric spelling of 169.254.169.254 never reaches it."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{images.server_address[1]}")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{images.server_address[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    error = _refused(f"http://{host}/latest/meta-data/")
+    assert error.code == "ImageAddressRefused" and "allow_link_local_images=True" in error.message
+    assert images.requests == 0
