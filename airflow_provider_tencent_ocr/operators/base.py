@@ -19,7 +19,13 @@ from airflow_provider_tencent_ocr.choices import PhotoOutput, PiiModeName, SendA
 from airflow_provider_tencent_ocr.io.storage import Permissions
 from airflow_provider_tencent_ocr.io.uris import redact_uri
 from airflow_provider_tencent_ocr.rows.pii import PiiMode, check_portrait_allowed
-from airflow_provider_tencent_ocr.run.options import RunOptions, check_rates, check_seconds
+from airflow_provider_tencent_ocr.run.options import (
+    RunOptions,
+    check_counts,
+    check_error_rate,
+    check_rates,
+    check_seconds,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -210,6 +216,8 @@ class TencentOcrBaseOperator(BaseOperator):
         ):
             check_seconds(name, seconds)
         check_rates(max_requests_per_second)
+        check_counts(max_in_flight=max_in_flight, max_attempts=max_attempts, batch_rows=batch_rows)
+        check_error_rate(max_error_rate)
         if (shard_index is None) != (shard_count is None):
             raise ValueError("give both shard_index= and shard_count=, or neither")
         if "outlets" not in kwargs and shard_count is None:  # a shard's part is not the whole dataset

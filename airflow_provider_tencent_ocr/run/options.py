@@ -56,16 +56,14 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         check_choice("send_as", self.send_as, SendAs)
-        if self.max_in_flight < 1 or self.max_attempts < 1 or self.write_rows < 1:
-            raise ValueError("max_in_flight, max_attempts and write_rows (batch_rows) must be at least 1")
+        check_counts(max_in_flight=self.max_in_flight, max_attempts=self.max_attempts, batch_rows=self.write_rows)
         if self.reorder_rows < 1:
             raise ValueError(f"reorder_rows must be at least 1, not {self.reorder_rows!r}")
         rates = self.max_requests_per_second
         check_rates(rates)
         if isinstance(rates, Mapping):
             object.__setattr__(self, "max_requests_per_second", dict(rates))  # a copy: later edits change nothing
-        if self.max_error_rate is not None and not 0 <= self.max_error_rate <= 1:
-            raise ValueError(f"max_error_rate must be between 0 and 1, not {self.max_error_rate!r}")
+        check_error_rate(self.max_error_rate)
         if self.retry_deadline is not None and self.retry_deadline <= 0:
             raise ValueError(f"retry_deadline must be positive seconds (or None), not {self.retry_deadline!r}")
         check_seconds("timeout", self.timeout, optional=True)
@@ -87,6 +85,21 @@ class RunOptions:
         if isinstance(rates, Mapping):
             return float(rates.get(action, documented))
         return documented if rates is None else float(rates)
+
+
+def check_counts(**counts: object) -> None:
+    """Refuse a count argument (``max_in_flight``, ``max_attempts``, ``batch_rows``) below 1, naming it."""
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
+def check_error_rate(rate: object) -> None:
+    """Refuse a ``max_error_rate`` that is not a share between 0 and 1 (or None)."""
+    if rate is None:
+        return
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise ValueError(f"max_error_rate must be between 0 and 1 (a share of the rows), or None, not {rate!r}")
 
 
 def check_rates(rates: object) -> None:

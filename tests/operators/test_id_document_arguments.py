@@ -70,3 +70,22 @@ def test_a_manifest_without_the_action_column_names_action_column(
     assert "has no action_column 'kind'" in message and "Did you mean 'Kind'" in message
     assert "Pass action_column= with the right name" in message and "carry_columns" not in message
     assert tencent_ocr_emulator.stats.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("max_in_flight", 0, "max_in_flight must be a whole number of at least 1"),
+        ("max_attempts", 0, "max_attempts must be a whole number of at least 1"),
+        ("max_attempts", 2.5, "max_attempts must be a whole number of at least 1"),
+        ("batch_rows", -5, "batch_rows must be a whole number of at least 1"),
+        ("max_error_rate", 1.5, "max_error_rate must be between 0 and 1"),
+        ("max_error_rate", -0.1, "max_error_rate must be between 0 and 1"),
+        ("max_error_rate", "5%", "max_error_rate must be between 0 and 1"),
+    ],
+)
+def test_counts_and_shares_that_cannot_work_are_refused_when_the_dag_is_parsed(tmp_path, argument, value, message):
+    # Were accepted at parse time (0 in flight, 150% errors) and failed only when the task ran.
+    with pytest.raises(ValueError, match=message) as raised:
+        operator(tmp_path, manifest="/m.csv", action=MY, **{argument: value})
+    assert repr(value) in str(raised.value)
