@@ -123,7 +123,10 @@ def main() -> None:
     for (a, b), n in tracer.edges.items():
         if layer(a) != layer(b):
             layer_edges[(layer(a), layer(b))] += n
+    provider = (name for name, module in sys.modules.items() if name.startswith(PACKAGE + "."))
+    loaded = sorted(name for name in provider if not hasattr(sys.modules[name], "__path__"))  # modules, not folders
     report = {
+        "loaded_modules": loaded,
         "rows": summary.get("rows"),
         "ok": summary.get("ok"),
         "modules": [{"module": m, "calls": tracer.calls[m]} for m in modules],
@@ -137,7 +140,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     print(f"one image: rows={report['rows']} ok={report['ok']} (import-time calls left out)")
-    print(f"{len(modules)} provider modules visited, in first-visit order:")
+    print(f"{len(loaded)} provider modules loaded; {len(modules)} of them run for the image, in first-visit order:")
     for m in modules:
         print(f"  {tracer.first_visit[m] + 1:2d}. {m:40s} {tracer.calls[m]:6d} calls")
     print(
