@@ -46,10 +46,13 @@ _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _DAY_NAME_YEAR = re.compile(rf"^(\d{{1,2}}){_SEP}([^\d\s,/\-]+?){_SEP}(\d{{4}})$")
 _NAME_DAY_YEAR = re.compile(rf"^([^\d\s,/\-]+?){_SEP}(\d{{1,2}}){_SEP}(\d{{4}})$")
 _BUDDHIST_ERA_OFFSET = 543  # Thai years: BE 2533 is CE 1990
+#: Buddhist-era years a person's or a current document's date can have (CE 1858-2157); a larger year
+#: (``9999``, the "does not expire" sentinel) is read as printed, not shifted to a wrong date.
+_BUDDHIST_ERA_YEARS = range(2401, 2701)
 
 
 def _date(year: int, month: int, day: int) -> dt.date | None:
-    if year > 2400:  # no Gregorian year on a current document is this large: a Buddhist-era year
+    if year in _BUDDHIST_ERA_YEARS:  # no Gregorian year on a current document is in this range
         year -= _BUDDHIST_ERA_OFFSET
     try:
         return dt.date(year, month, day)
