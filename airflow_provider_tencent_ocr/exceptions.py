@@ -11,6 +11,7 @@ paths (``io.manifest.ManifestError``, ``run.runner.ErrorRateExceeded``, ...) kee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Literal
 
@@ -202,6 +203,23 @@ class ManifestError(TencentOcrError, ValueError):
 # -- runs ------------------------------------------------------------------------------------------
 class OutputPathRefused(TencentOcrError, ValueError):
     """The output or cache would overwrite an input (or each other): refused before any call."""
+
+
+class UnwritableRows(TencentOcrError):
+    """Rows the output schema refuses (Arrow cannot convert them); nothing of the batch was written.
+
+    ``indices`` are their positions in the batch and ``causes`` the exception type of each: never a
+    value, which may be personal data. The runner turns each into an ``InvalidResponse`` error row.
+    """
+
+    def __init__(self, indices: Sequence[int], causes: Sequence[str]) -> None:
+        self.indices = tuple(indices)
+        self.causes = tuple(causes)
+        super().__init__(
+            f"{len(self.indices)} row(s) do not fit the output schema (at batch positions "
+            f"{', '.join(map(str, self.indices[:10]))}{', ...' if len(self.indices) > 10 else ''}: "
+            f"{', '.join(sorted(set(self.causes)))})"
+        )
 
 
 class UnsupportedAction(TencentOcrError):

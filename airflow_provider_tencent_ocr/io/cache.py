@@ -213,6 +213,20 @@ class ResultCache:
                     break
                 self._cond.wait(remaining)
 
+    def discard(self, key: str) -> None:
+        """Forget one stored result (an answer the output table refused), so the next run asks again.
+
+        Never raises for a storage failure (it is logged): at worst a rerun writes that row's error again.
+        """
+        if self._remote:
+            self.flush()  # an upload in progress must not bring the entry back after the delete
+        with self._cond:
+            self._pending.pop(key, None)
+        try:
+            storage.delete(self._entry(key), conn_id=self._conn_id)
+        except Exception as err:
+            log.warning("could not remove a result from the cache %s (%s)", self._shown, type(err).__name__)
+
     def flush(self, timeout: float = 60.0) -> bool:
         """Wait until every queued result is uploaded (or ``timeout`` passes); True when none is left."""
         deadline = time.monotonic() + timeout

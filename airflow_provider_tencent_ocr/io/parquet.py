@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from airflow_provider_tencent_ocr import __version__
 from airflow_provider_tencent_ocr.actions.singapore_id_card import ACTION, arrow_fields
 from airflow_provider_tencent_ocr.actions.singapore_id_card import OUTPUT_COLUMNS as ROW_COLUMNS
+from airflow_provider_tencent_ocr.exceptions import UnwritableRows
 from airflow_provider_tencent_ocr.io import storage
 from airflow_provider_tencent_ocr.io.tempfiles import LockedTempFile, remove_stale
 from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
@@ -29,6 +30,9 @@ __all__ = [
     "ParquetOutputWriter",
     "output_schema",
 ]
+
+#: What Arrow raises for a value that does not fit its column (wrong type, out of range, unencodable text).
+ARROW_REFUSALS: tuple[type[Exception], ...] = (pa.ArrowException, OverflowError, UnicodeError, TypeError, ValueError)
 
 SCHEMA_VERSION = "1"
 METADATA_SCHEMA_VERSION = "tencent_ocr.schema_version"
@@ -101,7 +105,8 @@ class ParquetOutputWriter:
         self.row_group_rows = row_group_rows
         self.compression = compression
         self.rows_written = 0
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[pa.Table] = []  # converted rows not yet in a row group
+        self._buffered = 0
         self._columns = frozenset(schema.names)
         self._writer: pq.ParquetWriter | None = None
         self.permissions = permissions
@@ -130,21 +135,32 @@ class ParquetOutputWriter:
     # ----------------------------------------------------------------------------------------------
 
     def write_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Buffer rows (dicts by column name; missing keys are null) and write full row groups."""
+        """Buffer rows (dicts by column name; missing keys are null) and write full row groups.
+
+        The rows become Arrow here, all or none: when some do not fit the schema, nothing of ``rows``
+        is kept and :class:`UnwritableRows` names them, so the caller can replace them and write again.
+        """
         if self._state != "open":
             raise RuntimeError(f"cannot write to {redact_uri(self.uri)!r}: the writer is already {self._state}")
         unknown = set().union(*rows) - self._columns if rows else set()
         if unknown:
             raise ValueError(f"rows have keys that are not output columns: {', '.join(sorted(map(repr, unknown)))}")
-        self._buffer.extend(rows)
-        while len(self._buffer) >= self.row_group_rows:
-            chunk, self._buffer = self._buffer[: self.row_group_rows], self._buffer[self.row_group_rows :]
-            self._write_table(chunk)
+        if not rows:
+            return
+        self._buffer.append(self._to_table(rows))
+        self._buffered += len(rows)
+        if self._buffered >= self.row_group_rows:
+            table = pa.concat_tables(self._buffer)
+            while table.num_rows >= self.row_group_rows:
+                self._write_table(table.slice(0, self.row_group_rows))
+                table = table.slice(self.row_group_rows)
+            self._buffer = [table] if table.num_rows else []
+            self._buffered = table.num_rows
 
     @property
     def rows_received(self) -> int:
         """Rows handed to :meth:`write_rows` so far (written or still buffered)."""
-        return self.rows_written + len(self._buffer)
+        return self.rows_written + self._buffered
 
     def commit(self, uri: str | None = None) -> None:
         """Write what is buffered, close the file, and publish it under the target URI (or ``uri``).
@@ -155,8 +171,8 @@ class ParquetOutputWriter:
             raise RuntimeError(f"cannot commit {redact_uri(self.uri)!r}: the writer is already {self._state}")
         try:
             if self._buffer:
-                chunk, self._buffer = self._buffer, []
-                self._write_table(chunk)
+                table, self._buffer, self._buffered = pa.concat_tables(self._buffer), [], 0
+                self._write_table(table)
             writer = self._ensure_writer()  # an empty run still gets a file with the full schema
             writer.close()
             self._writer = None
@@ -176,7 +192,7 @@ class ParquetOutputWriter:
         if self._state == "committed":
             return
         self._state = "aborted"
-        self._buffer = []
+        self._buffer, self._buffered = [], 0
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.close()
@@ -187,10 +203,24 @@ class ParquetOutputWriter:
 
     # ----------------------------------------------------------------------------------------------
 
-    def _write_table(self, rows: list[dict[str, Any]]) -> None:
-        table = pa.Table.from_pylist(rows, schema=self.schema)
+    def _to_table(self, rows: Sequence[dict[str, Any]]) -> pa.Table:
+        """``rows`` as Arrow; raises :class:`UnwritableRows` naming each row the schema refuses."""
+        try:
+            return pa.Table.from_pylist(list(rows), schema=self.schema)
+        except ARROW_REFUSALS as batch_error:
+            refused: list[tuple[int, str]] = []
+            for index, row in enumerate(rows):  # rare: find the culprits one by one
+                try:
+                    pa.Table.from_pylist([row], schema=self.schema)
+                except ARROW_REFUSALS as err:
+                    refused.append((index, type(err).__name__))
+            if not refused:  # only the batch as a whole fails: not a row's fault, say so
+                raise
+            raise UnwritableRows([i for i, _ in refused], [c for _, c in refused]) from batch_error
+
+    def _write_table(self, table: pa.Table) -> None:
         self._ensure_writer().write_table(table, row_group_size=self.row_group_rows)
-        self.rows_written += len(rows)
+        self.rows_written += table.num_rows
 
     def _ensure_writer(self) -> pq.ParquetWriter:
         if self._writer is None:

@@ -39,6 +39,7 @@ from airflow_provider_tencent_ocr.exceptions import (
     RunStopped,
     ServiceUnreachable,
     TencentCloudAPIError,
+    UnwritableRows,
 )
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from airflow_provider_tencent_ocr.io.manifest import Manifest, ManifestRow
@@ -71,6 +72,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PORTRAIT_REORDER_ROWS = 1000
+INVALID_RESPONSE = "InvalidResponse"  # the code of an answer that does not fit, at reading or at writing
 
 
 class RowSink(Protocol):
@@ -347,6 +349,7 @@ class OcrRunner:
         """
         pending: collections.deque[tuple[ManifestRow, str | None, Future[Outcome] | Outcome]] = collections.deque()
         finished: list[dict[str, Any]] = []
+        sources: list[tuple[ManifestRow, str | None, Outcome]] = []  # what each finished row was made of
         window = max(self.options.reorder_rows, 8 * self.options.max_in_flight)
         if self.options.return_head_image:  # finished rows then hold portraits: wait with fewer of them
             window = min(window, PORTRAIT_REORDER_ROWS)
@@ -356,9 +359,11 @@ class OcrRunner:
                 row, action, item = pending.popleft()
                 outcome = item.result() if isinstance(item, Future) else item
                 finished.append(self._row(row, action, outcome, summary))
+                sources.append((row, action, outcome))
                 if len(finished) >= self.options.write_rows and not worker.fatal.is_set():
-                    sink.write_rows(finished)
+                    self._write(sink, finished, sources, summary, cache)
                     finished.clear()
+                    sources.clear()
 
         with _Lanes(worker, self.document, threads=2 * self.options.max_in_flight) as lanes:
             for batch in manifest.iter_batches():
@@ -371,7 +376,73 @@ class OcrRunner:
                     drain(window)
             drain(0)
         if finished and not worker.fatal.is_set():
-            sink.write_rows(finished)
+            self._write(sink, finished, sources, summary, cache)
+
+    def _write(
+        self,
+        sink: RowSink,
+        rows: list[dict[str, Any]],
+        sources: list[tuple[ManifestRow, str | None, Outcome]],
+        summary: RunSummary,
+        cache: ResultCache,
+    ) -> None:
+        """Hand ``rows`` to the sink; a row the output schema refuses becomes its ``InvalidResponse`` row.
+
+        The read checks (``from_response``) catch the answers known not to fit; this is the net for
+        any other: the task goes on, the row keeps only its identity, and its answer leaves the cache,
+        so a rerun asks the service again (as for a cached answer that does not fit).
+        """
+        try:
+            sink.write_rows(rows)
+        except UnwritableRows as refused:
+            for index, cause in zip(refused.indices, refused.causes, strict=True):
+                row, action, outcome = sources[index]
+                rows[index] = self._refused(rows[index], row, action, outcome, cause, summary)
+                if outcome.cache_key is not None:
+                    cache.discard(outcome.cache_key)
+            log.warning("%d answers did not fit the output table: written as InvalidResponse rows", len(refused.causes))
+            sink.write_rows(rows)  # identity columns only: these fit (else a bug, and the task says so)
+
+    def _refused(
+        self,
+        written: dict[str, Any],
+        row: ManifestRow,
+        action: str | None,
+        outcome: Outcome,
+        cause: str,
+        summary: RunSummary,
+    ) -> dict[str, Any]:
+        """The error row replacing a refused one, with the summary moved from its old status to the error."""
+        if written.get("status") == "ok":
+            summary.ok -= 1
+            for code in written.get("warn_codes") or ():
+                left = summary.warnings_by_code.get(str(code), 0) - 1
+                if left > 0:
+                    summary.warnings_by_code[str(code)] = left
+                else:
+                    summary.warnings_by_code.pop(str(code), None)
+        else:
+            summary.errors -= 1
+            old = written.get("error_code") or "UnknownError"
+            summary.errors_by_code[old] = summary.errors_by_code.get(old, 1) - 1
+            if not summary.errors_by_code[old]:
+                del summary.errors_by_code[old]
+        summary.errors += 1
+        summary.errors_by_code[INVALID_RESPONSE] = summary.errors_by_code.get(INVALID_RESPONSE, 0) + 1
+        out = self.document.build_row(
+            row,
+            action,
+            image_uri=redact_uri(row.image_uri),
+            image_sha256=outcome.image_sha256,
+            result=None,
+            error_code=INVALID_RESPONSE,
+            error_message=f"the answer could not be written to the output table ({cause}): it does not fit "
+            "the output schema; it was not kept in the cache, so a rerun asks again",
+            request_id=outcome.request_id,
+            attempts=outcome.attempts,
+            ocr_at=outcome.ocr_at,
+        )
+        return {**out.to_dict(), **self.document.carried(row)}
 
     def check_error_rate(self, summary: RunSummary) -> None:
         """Raise ErrorRateExceeded when the share of error rows is above ``max_error_rate``."""

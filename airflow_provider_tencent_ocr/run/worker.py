@@ -70,6 +70,7 @@ class Outcome:
     attempts: int = 0
     ocr_at: datetime | None = None
     from_cache: bool = False
+    cache_key: str | None = None  # the key its result is stored under, if any
 
 
 class Stopped(Exception):
@@ -315,6 +316,7 @@ class RowWorker:
         """Serve from the cache or call, once per key at a time; rows joining a call share its outcome."""
         outcome, owner = self._inflight.once(key, lambda: self._cached_or_called(action, key, digest, image))
         if outcome.result is not None:  # later rows with this image: served as from the cache, no call
+            outcome = replace(outcome, cache_key=key)
             self._finished.put(key, replace(outcome, attempts=0, from_cache=True))
         return outcome if owner else replace(outcome, attempts=0)
 

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_tencent_ocr import __version__
+from airflow_provider_tencent_ocr.exceptions import UnwritableRows
 from airflow_provider_tencent_ocr.io.parquet import (
     OUTPUT_COLUMNS,
     SCHEMA_VERSION,
@@ -198,6 +199,28 @@ def test_unknown_keys_are_refused_without_values(tmp_path):
             writer.write_rows([{"record_id": "1", "typo_column": "S1234567D"}])
         assert "S1234567D" not in str(info.value)
         writer.abort()
+
+
+def test_rows_arrow_refuses_are_named_and_nothing_of_their_batch_is_kept(tmp_path):
+    target = tmp_path / "x.parquet"
+    with ParquetOutputWriter(str(target), output_schema(), row_group_rows=2) as writer:
+        writer.write_rows([{"record_id": "0"}])
+        batch = [
+            {"record_id": "1", "id_number": "S1234567D"},
+            {"record_id": "2", "attempts": 2**40},  # does not fit int32
+            {"record_id": "3", "en_name": "A\ud800B"},  # not encodable as UTF-8
+            {"record_id": "4", "warn_codes": "S7654321Z"},  # not a list
+        ]
+        with pytest.raises(UnwritableRows) as info:
+            writer.write_rows(batch)
+        assert info.value.indices == (1, 2, 3)
+        assert "S7654321Z" not in str(info.value) and "A\ud800B" not in str(info.value)  # no values
+        assert writer.rows_received == 1  # all or none
+        writer.write_rows([batch[0], {"record_id": "2"}, {"record_id": "3"}, {"record_id": "4"}])
+        assert writer.rows_received == 5
+    table = pq.read_table(target)
+    assert table.column("record_id").to_pylist() == ["0", "1", "2", "3", "4"]
+    assert pq.ParquetFile(target).metadata.num_row_groups == 3  # row groups of row_group_rows across batches
 
 
 def test_rerun_replaces_the_file(tmp_path):

@@ -132,3 +132,28 @@ def test_the_cache_stores_any_text_exactly(tmp_path):
     with ResultCache(str(tmp_path / "c")) as cache:
         cache.put("k" * 64, {"EnName": "A\ud800B", "ChName": "陈"}, 5.0)
         assert cache.get("k" * 64) == ({"EnName": "A\ud800B", "ChName": "陈"}, 5.0)
+
+
+def test_an_answer_arrow_refuses_at_write_time_is_that_rows_error_and_not_served_again(tmp_path, server, monkeypatch):
+    """The write-time safety net: a row Arrow cannot convert becomes ``InvalidResponse``, never a failed task.
+
+    No real answer is known to pass today's read checks and still be refused by Arrow (that is what
+    those checks are for), so the read check is loosened here to let an int64 warn code through:
+    it stands for any shape a future answer might take that the read checks do not know yet.
+    """
+    monkeypatch.setattr(sg, "_INT32_MAX", 2**62)  # the gap: the read check now accepts 2**40
+    answers = server({0: {**GOOD, "WarnCardInfos": [1099511627776]}, 1: GOOD, 2: GOOD})
+    seeds = [0, 1, 0, 2]  # the bad image twice: the repeat is served from memory and must fail the same way
+    rows, summary = run(tmp_path, seeds)
+    assert len(rows) == len({r["record_id"] for r in rows}) == len(seeds)  # every manifest row exactly once
+    assert [r["status"] for r in rows] == ["error", "ok", "error", "ok"]
+    for bad in (rows[0], rows[2]):
+        assert bad["error_code"] == "InvalidResponse" and "could not be written" in bad["error_message"]
+        assert bad["en_name"] is None and bad["id_number"] is None and bad["warn_codes"] is None  # identity only
+        assert bad["image_sha256"] == hashlib.sha256(make_png(5, 5, seed=0)).hexdigest()
+    assert summary["ok"] == 2 and summary["errors"] == 2 and summary["errors_by_code"] == {"InvalidResponse": 2}
+    assert summary["warnings_by_code"] == {"-9103": 2}  # the refused rows' warnings are not counted
+    assert len(ResultCache(str(tmp_path / "cache"))) == 2  # the refused answer is not kept
+    rows, summary = run(tmp_path, seeds)  # a rerun asks again for the refused answer only
+    assert answers.calls == {0: 2, 1: 1, 2: 1}
+    assert [r["status"] for r in rows] == ["error", "ok", "error", "ok"]
