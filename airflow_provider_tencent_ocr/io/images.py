@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import urllib.parse
 from typing import Any, BinaryIO
 
 from airflow_provider_tencent_ocr.actions.singapore_id_card import MAX_IMAGE_BASE64_BYTES
@@ -263,10 +264,28 @@ def _get(uri: str, timeout: float, deadline: float, deadline_at: float, allow_li
         ) from exc
 
 
+#: Bucket stores whose URIs name a bucket and a key (``send_as="url"`` presigns them).
+OBJECT_STORE_SCHEMES = frozenset({"cos", "s3", "s3a", "gs", "gcs"})
+
+
+def check_object_uri(uri: str) -> None:
+    """Refuse a bucket-store URI naming no bucket or no object (``cos:///a.png``, ``s3://bucket/``)."""
+    if scheme(uri) not in OBJECT_STORE_SCHEMES:
+        return
+    parts = urllib.parse.urlsplit(uri)
+    key = parts.path.lstrip("/")
+    if not parts.netloc or not key or key.endswith("/"):
+        raise ImageDownloadError(
+            "InvalidManifestRow",
+            f"image URI {display_uri(uri)} names no object: give scheme://bucket/key (fix the manifest row)",
+        )
+
+
 def _load_object(uri: str, storage_conn_id: str | None) -> bytes:
     from airflow_provider_tencent_ocr.io import storage
 
     shown = display_uri(uri)
+    check_object_uri(uri)
     try:
         with storage.open_read(uri, conn_id=storage_conn_id) as fh:
             return _read_capped(fh, uri)

@@ -13,14 +13,18 @@ import logging
 from dataclasses import dataclass, field
 
 from airflow_provider_tencent_ocr.io import storage
-from airflow_provider_tencent_ocr.io.images import MAX_IMAGE_BYTES, ImageDownloadError
+from airflow_provider_tencent_ocr.io.images import (
+    MAX_IMAGE_BYTES,
+    OBJECT_STORE_SCHEMES,
+    ImageDownloadError,
+    check_object_uri,
+)
 from airflow_provider_tencent_ocr.io.uris import display_uri, scheme
 
 # Long enough for the service to fetch it (it allows itself 3 s) and for retries after throttling;
 # short enough that a leaked URL soon stops working. A retry after it expires re-signs.
 PRESIGNED_SECONDS = 600
 # Object stores whose fsspec filesystems can presign a GET (s3fs, gcsfs; cos is s3fs).
-OBJECT_STORE_SCHEMES = frozenset({"cos", "s3", "s3a", "gs", "gcs"})
 # What the service answers when it could not download an ImageUrl.
 SERVICE_DOWNLOAD_ERRORS = frozenset({"FailedOperation.DownLoadError", "ResourceUnavailable.ImageDownloadError"})
 
@@ -69,6 +73,7 @@ def sign_image(uri: str, *, conn_id: str | None, expires: int = PRESIGNED_SECOND
     retryable for network and service errors of the store) before anything is sent to the API.
     """
     shown = display_uri(uri)
+    check_object_uri(uri)
     _quiet_signing_log()
     try:
         fs, path = storage.filesystem(uri, conn_id)

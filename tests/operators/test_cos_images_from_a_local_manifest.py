@@ -79,3 +79,33 @@ def test_a_storage_connection_that_does_not_exist_fails_the_task_not_each_row(
         op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
     assert "install" not in str(caught.value)
     assert not output.exists() and tencent_ocr_emulator.stats.requests == 0
+
+
+@pytest.mark.parametrize("send_as", ["base64", "url"])
+def test_an_object_uri_without_bucket_or_key_is_that_rows_clear_error(
+    s3, cos_bucket, tencent_ocr_emulator, monkeypatch, tmp_path, send_as
+):
+    # Was: "cannot be opened (...): install airflow-provider-tencent-ocr[cos]" (installed already), or a
+    # retried EndpointConnectionError for a URI that names no bucket.
+    env = cos_connection(tencent_ocr_emulator.endpoint, cos_endpoint=s3.endpoint, conn_id="kyc_ocr")
+    conn = json.loads(next(iter(env.values())))
+    conn["login"], conn["password"] = tencent_ocr_emulator.secret_id, tencent_ocr_emulator.secret_key
+    monkeypatch.setenv(next(iter(env)), json.dumps(conn))
+    bad = ["cos:///inbox/card.png", f"cos://{cos_bucket}/", f"cos://{cos_bucket}", "s3://"]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("image_uri\n" + "".join(f"{uri}\n" for uri in bad))
+    op = TencentOcrIdDocumentOperator(
+        task_id="ocr",
+        manifest=str(manifest),
+        output=str(tmp_path / "out.parquet"),
+        action="RecognizeThaiIDCardOCR",
+        tencentcloud_conn_id="kyc_ocr",
+        send_as=send_as,
+        progress_interval=60.0,
+    )
+    op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [(r["error_code"], r["attempts"]) for r in rows] == [("InvalidManifestRow", 0)] * len(bad)
+    assert all("give scheme://bucket/key" in r["error_message"] for r in rows)
+    assert not any("install" in r["error_message"] for r in rows)
+    assert tencent_ocr_emulator.stats.requests == 0
