@@ -7,10 +7,17 @@ provider serves becomes an ``UnsupportedAction`` error row without a call; the r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_tencent_ocr.actions.registry import ACTIONS, check_action_arguments, require_action
+from airflow_provider_tencent_ocr.actions.registry import (
+    ACTIONS,
+    UnsupportedActionError,
+    check_action_arguments,
+    get_action,
+    require_action,
+)
 from airflow_provider_tencent_ocr.actions.result import DocumentResult
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow
 from airflow_provider_tencent_ocr.rows.id_document import IdDocumentRow
@@ -20,6 +27,15 @@ if TYPE_CHECKING:
 
 #: An unknown action name kept on its error row is cut to this length (it is a name, not content).
 SHOWN_ACTION_CHARS = 64
+#: What an API action name looks like (every OCR action's ends in "OCR"). Another value in the action
+#: column (a name or ID number from a wrongly chosen column) is personal data: never written back.
+_ACTION_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9]*OCR", re.IGNORECASE)
+
+
+def shown_action(asked: object) -> str | None:
+    """The unknown action as the row may show it: trimmed if it looks like an action name, else None."""
+    text = str(asked).strip()[:SHOWN_ACTION_CHARS] if asked is not None else ""
+    return text if _ACTION_LIKE.fullmatch(text) else None
 
 
 class IdDocumentFormat:
@@ -41,7 +57,16 @@ class IdDocumentFormat:
         return self.action if self.action is not None else row.carried.get(str(self.action_column))
 
     def action_of(self, row: ManifestRow) -> str:
-        return require_action(self._asked(row)).name  # UnsupportedActionError: an error row, no call
+        """The row's action; an unknown one raises ``UnsupportedActionError`` (an error row, no call)."""
+        asked = self._asked(row)
+        if self.action_column is None or get_action(asked) is not None or shown_action(asked) is not None:
+            return require_action(asked).name
+        if asked is None or not str(asked).strip():
+            return require_action(None).name  # "an empty value"
+        raise UnsupportedActionError(
+            f"the {self.action_column!r} value is not an API action name (not shown: it may be personal data); "
+            f"check action_column=, whose cells must be one of: {', '.join(ACTIONS)}"
+        )
 
     def default_rate(self, action: str) -> float:
         return ACTIONS[action].default_rps
@@ -69,10 +94,8 @@ class IdDocumentFormat:
         attempts: int,
         ocr_at: datetime | None,
     ) -> IdDocumentRow:
-        if action is None:  # not served: the row keeps the name it asked for (trimmed), if any
-            asked = self._asked(row)
-            shown = str(asked).strip()[:SHOWN_ACTION_CHARS] if asked is not None else ""
-            action = shown or None
+        if action is None:  # not served: the row keeps the name it asked for, if it looks like one
+            action = shown_action(self._asked(row))
         return IdDocumentRow.build(
             record_id=row.record_id,
             image_uri=image_uri,
