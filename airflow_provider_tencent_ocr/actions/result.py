@@ -91,6 +91,11 @@ class _Reader:
         return ()
 
 
+def _fields_are(names: list[str]) -> str:
+    """``ID is`` or ``ID, Name are``: the fields of a message, with their verb."""
+    return f"{', '.join(names)} {'is' if len(names) == 1 else 'are'}"
+
+
 def _decode_image(text: str | None) -> bytes | None:
     if not text:
         return None
@@ -151,7 +156,7 @@ class DocumentResult:
             reader.bad.append("RequestId")
         if reader.bad:
             raise _invalid(
-                f"{spec.name}: the answer's {', '.join(dict.fromkeys(reader.bad))} not of the documented type "
+                f"{spec.name}: the answer's {_fields_are(list(dict.fromkeys(reader.bad)))} not of the documented type "
                 "(text fields: string" + (" inside {Value}" if spec.value_objects else "") + "; "
                 "WarnCardInfos: 32-bit integers)",
                 request_id,

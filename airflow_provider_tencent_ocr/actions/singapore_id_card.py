@@ -100,7 +100,8 @@ def _check_types(response: dict[str, Any]) -> None:
     if bad:
         raise TencentCloudAPIError(
             "InvalidResponse",
-            f"the answer's {', '.join(bad)} not of the documented type (string; WarnCardInfos: 32-bit integers)",
+            f"the answer's {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not of the documented type "
+            "(string; WarnCardInfos: 32-bit integers)",
             request_id,
             kind=ErrorKind.PER_IMAGE,
             may_have_been_billed=True,
