@@ -7,13 +7,16 @@ file that replaces the target only on :meth:`ParquetOutputWriter.commit`.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from airflow_provider_tencent_ocr import __version__
@@ -26,6 +29,7 @@ from airflow_provider_tencent_ocr.io.uris import local_path, redact_uri
 
 __all__ = [
     "OUTPUT_COLUMNS",
+    "ColumnMetadata",
     "SCHEMA_VERSION",
     "ParquetOutputWriter",
     "output_schema",
@@ -38,6 +42,8 @@ SCHEMA_VERSION = "1"
 METADATA_SCHEMA_VERSION = "tencent_ocr.schema_version"
 METADATA_ACTION = "tencent_ocr.action"
 METADATA_PACKAGE_VERSION = "tencent_ocr.package_version"
+#: Where Arrow keeps its own schema in a Parquet footer; pyarrow readers take the schema metadata from it.
+ARROW_SCHEMA_KEY = "ARROW:schema"
 
 #: The fixed output columns, in file order (owned by the row definition); carried manifest columns follow.
 OUTPUT_COLUMNS: list[str] = list(ROW_COLUMNS)
@@ -72,6 +78,18 @@ def output_schema(
     return pa.schema([*arrow_fields(), *carry_fields], metadata=metadata)
 
 
+@dataclass(frozen=True)
+class ColumnMetadata:
+    """Metadata known only once every row is written: made at commit from one column's distinct values.
+
+    ``metadata`` gets the column's distinct non-null values, sorted, and returns the keys to set (e.g.
+    the actions a mixed run's file holds, which are not known when its writer starts).
+    """
+
+    column: str
+    metadata: Callable[[Iterable[str]], Mapping[str, str]]
+
+
 class ParquetOutputWriter:
     """Streams output rows into row groups and publishes the file atomically on :meth:`commit`.
 
@@ -85,6 +103,9 @@ class ParquetOutputWriter:
     the temporary files of writers that died (SIGKILL) are removed by the next writer of the same
     output. A published local file gets ``permissions.file`` (default 0640) and the folders created
     for it ``permissions.dir`` (default 0750), whatever the umask.
+
+    ``metadata_at_commit``: key-value metadata computed from the rows written, set at commit both in
+    the footer and in the Arrow schema it stores (which is where pyarrow and pandas read it).
     """
 
     def __init__(
@@ -96,6 +117,7 @@ class ParquetOutputWriter:
         row_group_rows: int = 5000,
         compression: str = "zstd",
         permissions: storage.Permissions = storage.PERSONAL_DATA,
+        metadata_at_commit: ColumnMetadata | None = None,
     ) -> None:
         if row_group_rows < 1:
             raise ValueError(f"row_group_rows must be at least 1, got {row_group_rows}")
@@ -110,6 +132,8 @@ class ParquetOutputWriter:
         self._columns = frozenset(schema.names)
         self._writer: pq.ParquetWriter | None = None
         self.permissions = permissions
+        self.metadata_at_commit = metadata_at_commit
+        self._column_values: set[str] = set()  # distinct values of metadata_at_commit's column so far
         self._temp: LockedTempFile | None = None
         self._state = "open"  # -> "committed" | "aborted"
         path = local_path(uri)
@@ -147,7 +171,11 @@ class ParquetOutputWriter:
             raise ValueError(f"rows have keys that are not output columns: {', '.join(sorted(map(repr, unknown)))}")
         if not rows:
             return
-        self._buffer.append(self._to_table(rows))
+        table = self._to_table(rows)
+        if self.metadata_at_commit is not None:
+            values = pc.unique(table.column(self.metadata_at_commit.column)).to_pylist()
+            self._column_values.update(str(v) for v in values if v is not None)
+        self._buffer.append(table)
         self._buffered += len(rows)
         if self._buffered >= self.row_group_rows:
             table = pa.concat_tables(self._buffer)
@@ -174,6 +202,8 @@ class ParquetOutputWriter:
                 table, self._buffer, self._buffered = pa.concat_tables(self._buffer), [], 0
                 self._write_table(table)
             writer = self._ensure_writer()  # an empty run still gets a file with the full schema
+            if self.metadata_at_commit is not None:
+                writer.add_key_value_metadata(self._late_metadata(self.metadata_at_commit))
             writer.close()
             self._writer = None
             assert self._temp is not None
@@ -221,6 +251,18 @@ class ParquetOutputWriter:
     def _write_table(self, table: pa.Table) -> None:
         self._ensure_writer().write_table(table, row_group_size=self.row_group_rows)
         self.rows_written += table.num_rows
+
+    def _late_metadata(self, late: ColumnMetadata) -> dict[str, str]:
+        """The footer keys to add at commit, with the stored Arrow schema carrying the same values.
+
+        pyarrow's readers take the schema metadata from the Arrow schema serialised in the footer at
+        open (``ARROW:schema``), not from the footer's other keys: both must say the same.
+        """
+        added = {str(k): str(v) for k, v in late.metadata(sorted(self._column_values)).items()}
+        final = self.schema.with_metadata(
+            {**(self.schema.metadata or {}), **{k.encode(): v.encode() for k, v in added.items()}}
+        )
+        return {**added, ARROW_SCHEMA_KEY: base64.b64encode(final.serialize().to_pybytes()).decode("ascii")}
 
     def _ensure_writer(self) -> pq.ParquetWriter:
         if self._writer is None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from airflow_provider_tencent_ocr.hooks.ocr import TencentOcrHook
     from airflow_provider_tencent_ocr.io.cache import ResultCache
     from airflow_provider_tencent_ocr.io.manifest import Manifest
-    from airflow_provider_tencent_ocr.io.parquet import ParquetOutputWriter
+    from airflow_provider_tencent_ocr.io.parquet import ColumnMetadata, ParquetOutputWriter
     from airflow_provider_tencent_ocr.lineage import RunLineage
     from airflow_provider_tencent_ocr.run.documents import DocumentFormat
     from airflow_provider_tencent_ocr.run.runner import OcrRunner, RunSummary
@@ -75,6 +75,8 @@ class RunArguments(Protocol):
 
     def document(self) -> DocumentFormat: ...
 
+    def metadata_at_commit(self) -> ColumnMetadata | None: ...
+
     def manifest_columns(self) -> dict[str, str]: ...
 
 
@@ -100,6 +102,7 @@ class AssembledRun:
     cache: ResultCache | None
     storage_conn_id: str | None
     permissions: Permissions = PERSONAL_DATA
+    metadata_at_commit: ColumnMetadata | None = None
     _scope: ExitStack = field(default_factory=ExitStack, repr=False)
     _writer: ParquetOutputWriter | None = field(default=None, repr=False)
 
@@ -117,7 +120,11 @@ class AssembledRun:
                 self._scope.callback(self.cache.close)
             out = self.target.output
             writer = self._writer = ParquetOutputWriter(
-                out, self.schema, storage_conn_id=self.storage_conn_id, permissions=self.permissions
+                out,
+                self.schema,
+                storage_conn_id=self.storage_conn_id,
+                permissions=self.permissions,
+                metadata_at_commit=self.metadata_at_commit,
             )
             return run_and_publish(self.runner, self.manifest, writer, output=out)
 
@@ -299,5 +306,14 @@ def assemble_run(args: RunArguments) -> AssembledRun:
     cache = ResultCache(target.cache, storage_conn_id=storage_conn_id) if target.cache else None
     runner = OcrRunner(hook, options, cache=cache, row_transform=transform, document=document)
     return AssembledRun(
-        target, lineage.watch(manifest), schema, lineage, hook, runner, cache, storage_conn_id, permissions
+        target,
+        lineage.watch(manifest),
+        schema,
+        lineage,
+        hook,
+        runner,
+        cache,
+        storage_conn_id,
+        permissions,
+        metadata_at_commit=args.metadata_at_commit(),
     )

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from airflow.sdk import Context
 
+    from airflow_provider_tencent_ocr.io.parquet import ColumnMetadata
     from airflow_provider_tencent_ocr.operators.assembly import AssembledRun
     from airflow_provider_tencent_ocr.run.documents import DocumentFormat
     from airflow_provider_tencent_ocr.run.runner import RunSummary
@@ -265,6 +266,10 @@ class TencentOcrBaseOperator(BaseOperator):
     def document(self) -> DocumentFormat:
         """Which action each row gets, the call, and the row written (see ``run/documents.py``)."""
         raise NotImplementedError
+
+    def metadata_at_commit(self) -> ColumnMetadata | None:
+        """File metadata known only once every row is written (None: all of it is in ``output_schema``)."""
+        return None
 
     def manifest_columns(self) -> dict[str, str]:
         """Manifest columns this operator reads besides the image, id and carried ones, each with its argument."""

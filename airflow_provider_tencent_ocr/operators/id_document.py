@@ -14,6 +14,7 @@ from airflow_provider_tencent_ocr.operators.base import TencentOcrBaseOperator
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from airflow_provider_tencent_ocr.io.parquet import ColumnMetadata
     from airflow_provider_tencent_ocr.run.documents import DocumentFormat
 
 
@@ -67,6 +68,13 @@ class TencentOcrIdDocumentOperator(TencentOcrBaseOperator):
         if self.action_column and not self._carries_action_column():
             carry_fields = [f for f in carry_fields if f.name != self.action_column]
         return output_schema(carry_fields, actions=[self.action] if self.action else ())
+
+    def metadata_at_commit(self) -> ColumnMetadata | None:
+        """With ``action_column``, the actions a file holds are known at its end: recorded then."""
+        from airflow_provider_tencent_ocr.io.parquet import ColumnMetadata
+        from airflow_provider_tencent_ocr.rows.id_document import schema_metadata
+
+        return ColumnMetadata("action", schema_metadata) if self.action_column else None
 
     def document(self) -> DocumentFormat:
         from airflow_provider_tencent_ocr.run.id_documents import IdDocumentFormat

@@ -17,6 +17,7 @@ from airflow_provider_tencent_ocr.exceptions import UnwritableRows
 from airflow_provider_tencent_ocr.io.parquet import (
     OUTPUT_COLUMNS,
     SCHEMA_VERSION,
+    ColumnMetadata,
     ParquetOutputWriter,
     output_schema,
 )
@@ -322,3 +323,25 @@ def test_object_storage_target(memory_fs):
     with ParquetOutputWriter(empty, schema):
         pass
     assert pq.read_table(pa.BufferReader(memory_fs.cat(empty))).num_rows == 0
+
+
+@pytest.mark.parametrize("where", ["local", "object storage"])
+def test_metadata_made_at_commit_from_a_columns_values(tmp_path, memory_fs, where):
+    """Metadata known only at the end (the actions of a mixed run) is in the file's footer and its Arrow schema."""
+    from airflow_provider_tencent_ocr.rows import id_document
+
+    uri = str(tmp_path / "out.parquet") if where == "local" else f"memory://out-{uuid.uuid4().hex}/out.parquet"
+    schema = id_document.output_schema()
+    late = ColumnMetadata("action", id_document.schema_metadata)
+    with ParquetOutputWriter(uri, schema, row_group_rows=2, metadata_at_commit=late) as writer:
+        rows = ["MLIDCardOCR", "RecognizeThaiIDCardOCR", None, "NoSuchOCR", "MLIDCardOCR"]
+        writer.write_rows([{"record_id": str(i), "action": action} for i, action in enumerate(rows)])
+    data = pa.BufferReader(memory_fs.cat(uri)) if where == "object storage" else uri
+    footer = pq.read_metadata(data).metadata
+    assert footer[b"tencent_ocr.actions"] == b"MLIDCardOCR,RecognizeThaiIDCardOCR"  # served actions, sorted
+    arrow = pq.read_schema(data).metadata  # what pyarrow, pandas and Spark readers see
+    assert arrow[b"tencent_ocr.actions"] == b"MLIDCardOCR,RecognizeThaiIDCardOCR"
+    assert {k: v for k, v in arrow.items() if k != b"tencent_ocr.actions"} == {
+        k: v for k, v in schema.metadata.items() if k != b"tencent_ocr.actions"
+    }
+    assert pq.read_table(data).num_rows == 5

@@ -182,3 +182,33 @@ def test_a_missing_action_column_is_named_as_such(tmp_path, tencent_ocr_emulator
     with pytest.raises(AirflowFailException, match=r"has no action_column 'document_type'.* Pass action_column="):
         execute(operator(tmp_path, manifest=str(path), action_column="document_type"))
     assert tencent_ocr_emulator.stats.requests == 0
+
+
+def test_a_mixed_files_metadata_lists_the_actions_present(tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id):
+    actions = [SG, MY, "NoSuchOCR", TH, "", SG]
+    path, _ = mixed_manifest(tmp_path, actions)
+    op = operator(tmp_path, manifest=path, action_column="document_type")
+    execute(op)
+    present = ",".join(sorted({SG, MY, TH})).encode()  # served actions only, each once, sorted
+    assert pq.read_metadata(op.output_uri).metadata[b"tencent_ocr.actions"] == present
+    metadata = pq.read_schema(op.output_uri).metadata
+    assert metadata[b"tencent_ocr.actions"] == present
+    assert metadata[b"tencent_ocr.schema"] == b"id_document" and b"tencent_ocr.package_version" in metadata
+    # Shard parts: each part lists the actions of its own rows.
+    folder = tmp_path / "parts"
+    for index in (0, 1):
+        execute(
+            operator(
+                tmp_path,
+                manifest=path,
+                action_column="document_type",
+                output=str(folder),
+                shard_index=index,
+                shard_count=2,
+            )
+        )
+    parts = sorted(folder.glob("part-*.parquet"))
+    assert [pq.read_schema(p).metadata[b"tencent_ocr.actions"] for p in parts] == [
+        ",".join(sorted({SG, MY})).encode(),
+        ",".join(sorted({SG, TH})).encode(),
+    ]
