@@ -33,6 +33,8 @@ def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
         timeout, what = "read", "read timeout: the service may have recognised (and billed) the request"
     elif isinstance(err, rex.SSLError | rex.ProxyError) or isinstance(reason, uex.NewConnectionError):
         billed, what = False, "could not connect"
+    elif _closed_without_answer(reason):
+        what = "the server closed the connection without answering: the request may have been billed"
     else:
         what = "connection lost after the request was sent: it may have been billed"
     return TencentCloudAPIError(
@@ -42,6 +44,17 @@ def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
         timeout=timeout,
         may_have_been_billed=billed,
     )
+
+
+def _closed_without_answer(reason: object) -> bool:
+    """The connection ended before any byte of an answer (a port that accepts and hangs up)."""
+    import http.client
+
+    from urllib3 import exceptions as uex
+
+    if not isinstance(reason, uex.ProtocolError) or len(reason.args) < 2:
+        return False
+    return isinstance(reason.args[1], http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError)
 
 
 def header_refused(err: ValueError, conn_id: str) -> TencentCloudAPIError:
@@ -79,9 +92,18 @@ def parse_answer(body: bytes, host: str) -> dict[str, Any]:
         raise TencentCloudAPIError(
             "ServerNetworkError", f"unreadable answer from {host}", http_status=200, kind=ErrorKind.RETRYABLE
         ) from None
+    request_id = response.get("RequestId")
+    if request_id is None or request_id == "":
+        # Every answer of the API carries one: JSON without it comes from something else at this address.
+        # (One of the wrong type is the API's answer gone wrong: the row's InvalidResponse.)
+        raise TencentCloudAPIError(
+            "ServerNetworkError",
+            f"an answer without a RequestId from {host} (JSON, but not the Tencent Cloud API's)",
+            http_status=200,
+            kind=ErrorKind.RETRYABLE,
+        )
     error = response.get("Error")
     if error:
-        request_id = response.get("RequestId")
         raise TencentCloudAPIError(
             str(error.get("Code") or "UnknownError"),
             str(error.get("Message") or ""),

@@ -117,12 +117,18 @@ def _unreachable(recogniser: object, worker: RowWorker) -> ServiceUnreachable:
             f"{worker.unreached} answers came without a RequestId, so not from the API (last: {err.message}): "
             "a proxy, firewall or other server answers at this address"
         )
+    elif err is not None and err.may_have_been_billed:
+        met = (
+            f"{worker.unreached} calls got no answer at all, the connection closed (last: {err.message}): "
+            "something other than the API accepts connections at this address"
+        )
     else:
         met = f"{worker.connect_failures} connection attempts failed ({err.message if err else 'no answer'})"
+    billed = "No answer came from the API." if err is not None and err.may_have_been_billed else "Nothing was billed."
     return ServiceUnreachable(
         f"No call reached the Tencent Cloud API at {where}: {met}. This is a configuration problem, not one of "
         "the images: check the connection's endpoint extra (host, scheme and port), the proxy settings and the "
-        "network path from this worker, and test the connection. Nothing was billed."
+        f"network path from this worker, and test the connection. {billed}"
     )
 
 

@@ -438,14 +438,16 @@ class RowWorker:
         An answer from the API carries a RequestId (a result, or an error). A refused or timed-out
         connection never left the client, and an HTTP error or unreadable answer without a RequestId
         came from something else on the way (a proxy or firewall page, a wrong host): neither is an
-        API call. A dropped connection or a read timeout says nothing either way and is not counted.
+        API call. A dropped connection counts too (a port that accepts and hangs up answers nothing,
+        ever); it trips only while no call has reached the API. A read timeout is not counted.
         """
         if err is None or err.request_id:
             with self._lock:
                 self.reached += 1
             return
         connect_failure = err.code == "ClientNetworkError" and not err.may_have_been_billed
-        if not connect_failure and err.http_status is None:
+        dropped = err.code == "ClientNetworkError" and err.may_have_been_billed and err.timeout is None
+        if not connect_failure and not dropped and err.http_status is None:
             return
         with self._lock:
             if connect_failure:

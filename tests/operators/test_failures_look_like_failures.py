@@ -7,8 +7,11 @@ answers every call with an HTML 403 and no RequestId, and the emulator for cache
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
+import socket
+import threading
 import types
 from pathlib import Path
 
@@ -177,3 +180,71 @@ def test_a_first_wave_of_proxy_errors_on_a_working_service_does_not_stop_the_run
         op.max_in_flight = 4  # limit: max(5, 2 x 4) = 8 calls without an answer from the API
         summary = op.execute(context)
     assert summary["ok"] == 4 and summary["retries"]["server_error"] >= 1
+
+
+@contextlib.contextmanager
+def _hangs_up_at_once():
+    """A loopback port that accepts every connection and closes it at once, answering nothing."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def test_a_port_that_accepts_and_hangs_up_is_a_configuration_failure(tmp_path, monkeypatch):
+    """It used to end green: every row ClientNetworkError after 5 attempts each, 150 "API calls"."""
+    with _hangs_up_at_once() as port:
+        conn = {"conn_type": "tencentcloud", "login": "AKIDx", "password": "key"}
+        conn["extra"] = {"endpoint": f"http://127.0.0.1:{port}"}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(conn))
+        op, out, context = run(tmp_path, n=30, retry_deadline=60)
+        with pytest.raises(AirflowFailException) as raised:
+            op.execute(context)
+    message = str(raised.value)
+    assert isinstance(raised.value.__context__, ServiceUnreachable)
+    assert CONN_ID in message and f"http://127.0.0.1:{port}" in message and "without answering" in message
+    assert out.read_bytes() == b"the published table"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"Response": {}},
+        {"Response": {"EnName": "TAN", "ID": "S1234567D"}},  # looks like a result, but no RequestId
+        {"Response": {"EnName": "TAN", "ID": "S1234567D", "RequestId": ""}},
+        {"Response": {"Error": {"Code": "InvalidParameter", "Message": "x"}}},
+    ],
+)
+def test_json_without_a_request_id_is_not_the_api(tmp_path, monkeypatch, payload):
+    """Used to end green: 100% InvalidResponse rows, or even ok rows made of another server's JSON."""
+    from hostile_http import send_json
+
+    with hostile_server(lambda handler: send_json(handler, payload)) as server:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", server.connection())
+        op, out, context = run(tmp_path, n=30)
+        with pytest.raises(AirflowFailException) as raised:
+            op.execute(context)
+        requests = server.requests
+    message = str(raised.value)
+    assert isinstance(raised.value.__context__, ServiceUnreachable)
+    assert "without a RequestId" in message and server.endpoint in message and CONN_ID in message
+    assert requests <= UNREACHED_LIMIT + 2 * 2
+    assert out.read_bytes() == b"the published table"
