@@ -71,6 +71,18 @@ def output_asset(output: str) -> Asset:
     return Asset(name=normalised, uri=normalised)
 
 
+def _check_rate_actions(rates: object) -> None:
+    """A ``{action: rate}`` key naming no served action (a typo) would pace nothing: refuse it."""
+    from airflow_provider_tencent_ocr.actions.registry import ACTIONS
+
+    unknown = sorted(set(rates) - set(ACTIONS)) if isinstance(rates, Mapping) else []
+    if unknown:
+        raise ValueError(
+            f"max_requests_per_second names action(s) the provider does not serve: {', '.join(unknown)}; "
+            f"use API action names: {', '.join(ACTIONS)}"
+        )
+
+
 class TencentOcrBaseOperator(BaseOperator):
     """Run one Tencent Cloud OCR action per manifest row and write one Parquet table.
 
@@ -217,6 +229,7 @@ class TencentOcrBaseOperator(BaseOperator):
         ):
             check_seconds(name, seconds)
         check_rates(max_requests_per_second)
+        _check_rate_actions(max_requests_per_second)
         check_counts(max_in_flight=max_in_flight, max_attempts=max_attempts, batch_rows=batch_rows)
         check_error_rate(max_error_rate)
         if (shard_index is None) != (shard_count is None):

@@ -6,7 +6,7 @@ own per-account limit, all at the same time. Every argument of the Singapore ope
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_tencent_ocr.operators.base import TencentOcrBaseOperator
@@ -37,20 +37,13 @@ class TencentOcrIdDocumentOperator(TencentOcrBaseOperator):
     template_fields: Sequence[str] = (*TencentOcrBaseOperator.template_fields, "action", "action_column")
 
     def __init__(self, *, action: str | None = None, action_column: str | None = None, **kwargs: Any) -> None:
-        from airflow_provider_tencent_ocr.actions.registry import ACTIONS, check_action_arguments, require_action
+        from airflow_provider_tencent_ocr.actions.registry import check_action_arguments, require_action
 
         check_action_arguments(action, action_column)
         if action is not None and "{{" not in action:
             require_action(action)  # UnsupportedActionError (a ValueError) listing the served actions
         if action_column is not None and kwargs.get("images") is not None:
             raise ValueError("action_column= reads the manifest: give manifest=, or action= with images=")
-        rates = kwargs.get("max_requests_per_second")
-        unknown = sorted(set(rates) - set(ACTIONS)) if isinstance(rates, Mapping) else []
-        if unknown:
-            raise ValueError(
-                f"max_requests_per_second names action(s) the provider does not serve: {', '.join(unknown)}; "
-                f"use API action names: {', '.join(ACTIONS)}"
-            )
         super().__init__(**kwargs)
         self.action = action
         self.action_column = action_column

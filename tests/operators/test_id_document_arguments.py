@@ -89,3 +89,16 @@ def test_counts_and_shares_that_cannot_work_are_refused_when_the_dag_is_parsed(t
     with pytest.raises(ValueError, match=message) as raised:
         operator(tmp_path, manifest="/m.csv", action=MY, **{argument: value})
     assert repr(value) in str(raised.value)
+
+
+def test_the_singapore_operator_also_refuses_a_rate_for_an_action_that_does_not_exist(tmp_path):
+    # Was accepted silently: the typo's rate applied to nothing and Singapore kept its default pace.
+    from airflow_provider_tencent_ocr.operators.singapore_id_card import TencentOcrSingaporeIdCardOperator
+
+    with pytest.raises(ValueError, match="does not serve: RecognizeSingaporeOCR"):
+        TencentOcrSingaporeIdCardOperator(
+            task_id="ocr",
+            images=["/a.png"],
+            output=str(tmp_path / "out.parquet"),
+            max_requests_per_second={"RecognizeSingaporeOCR": 5},
+        )
