@@ -139,3 +139,25 @@ def test_an_unreachable_store_never_fails_the_run(s3_env, caplog):
         assert cache.get(key(1)) == ({"ID": "S1234567D"}, 1.0)  # still served within the run
         cache.close(timeout=1)
     assert "could not be uploaded" in caplog.text and "S1234567D" not in caplog.text
+
+
+def test_a_discarded_result_is_gone_locally(tmp_path):
+    with ResultCache(str(tmp_path / "c")) as cache:
+        cache.put(key(1), {"RequestId": "r1"}, 1.0)
+        cache.put(key(2), {"RequestId": "r2"}, 2.0)
+        cache.discard(key(1))
+        cache.discard(key(9))  # never stored: nothing to do
+        assert cache.get(key(1)) is None and cache.get(key(2)) == ({"RequestId": "r2"}, 2.0)
+    with ResultCache(str(tmp_path / "c")) as again:
+        assert again.get(key(1)) is None and len(again) == 1
+
+
+def test_a_discarded_result_queued_for_upload_never_reaches_the_store(s3_env, request):
+    uri = s3_env.uri(f"{request.node.name}/cache")
+    with ResultCache(uri, storage_conn_id=s3_env.conn_id) as cache:
+        cache.put(key(1), {"RequestId": "r1"}, 1.0)  # queued: maybe uploading right now
+        cache.put(key(2), {"RequestId": "r2"}, 2.0)
+        cache.discard(key(1))
+        assert cache.get(key(1)) is None
+    prefix = f"{request.node.name}/cache/"
+    assert s3_env.keys(prefix) == [f"{prefix}{key(2)[:2]}/{key(2)}.json"]
