@@ -63,6 +63,12 @@ class TencentOcrHook(TencentCloudHook):
         spec = require_action(action)
         if not image_base64 and not image_url:
             raise InvalidImageError("MissingImage", "give image_base64 or image_url")
+        if image_base64 and image_url:
+            raise InvalidImageError("TwoImages", "give image_base64 or image_url, not both")
+        if isinstance(image_base64, bytes | bytearray):
+            raise InvalidImageError(
+                "InvalidBase64", "image_base64 must be Base64 text, not bytes: pass base64.b64encode(data).decode()"
+            )
         if image_url and not spec.accepts_image_url(self.config.region):
             raise InvalidImageError(
                 "ImageUrlNotSupported",
