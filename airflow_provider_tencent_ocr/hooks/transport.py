@@ -88,7 +88,7 @@ def parse_answer(body: bytes, host: str) -> dict[str, Any]:
         response = json.loads(body)["Response"]
         if not isinstance(response, dict) or not isinstance(response.get("Error") or {}, dict):
             raise TypeError("Response and Error must be objects")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested past the parser's depth
         raise TencentCloudAPIError(
             "ServerNetworkError", f"unreadable answer from {host}", http_status=200, kind=ErrorKind.RETRYABLE
         ) from None

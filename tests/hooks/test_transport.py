@@ -251,3 +251,23 @@ def test_body_that_is_not_the_gzip_it_claims_is_unreadable(serve: Callable) -> N
         ErrorKind.RETRYABLE,
         True,
     )
+
+
+def test_json_nested_past_the_parser_depth_is_unreadable(serve: Callable) -> None:
+    """It used to escape as a RecursionError: the row said InternalClientError "unexpected RecursionError"."""
+
+    def deep(handler: BaseHTTPRequestHandler) -> None:
+        body = b'{"Response": {"RequestId": "r", "EnName": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    serve(deep)
+    error = _api_error()
+    assert (error.code, error.kind, error.message.startswith("unreadable")) == (
+        "ServerNetworkError",
+        ErrorKind.RETRYABLE,
+        True,
+    )
