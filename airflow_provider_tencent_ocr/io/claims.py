@@ -58,6 +58,7 @@ class ClaimBook:
             "pid_started": _process_started(os.getpid()),
         }
         self._held: set[str] = set()
+        self._unreadable: dict[str, float] = {}  # claim path -> when it was first found unreadable
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -112,7 +113,11 @@ class ClaimBook:
         except FileNotFoundError:
             return True  # released meanwhile: try to create it again
         except (ValueError, OSError):
-            return False  # being written, or unreadable for now: treat as held, ask again later
+            # Being written, or unreadable for now: held, ask again later; but one that stays unreadable
+            # for a whole lease (emptied or cut short by a crash) has no holder left to renew it.
+            first_seen = self._unreadable.setdefault(path, time.monotonic())
+            return time.monotonic() - first_seen > self.lease_seconds
+        self._unreadable.pop(path, None)
         if not isinstance(claim, dict):
             return True
         if claim.get("host") == self._holder["host"] and isinstance(claim.get("pid"), int):

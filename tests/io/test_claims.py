@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from airflow_provider_tencent_ocr.io.cache import ResultCache
 from airflow_provider_tencent_ocr.io.claims import ClaimBook
 
@@ -128,3 +130,20 @@ def test_claims_on_object_storage_are_conditional_creates(s3, monkeypatch):
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("content", [b"", b'{"holder": "cut sho'])
+def test_a_claim_that_stays_unreadable_for_a_lease_is_taken_over(tmp_path, content):
+    """An emptied or truncated claim (a crash, a full disk) used to be held forever: every rerun waited."""
+    claim = tmp_path / "ab" / (KEY + ".claim")
+    claim.parent.mkdir()
+    claim.write_bytes(content)
+    book = ClaimBook(str(tmp_path), lease_seconds=0.5)
+    try:
+        assert not book.claim(KEY)  # maybe being written just now: held for the moment
+        deadline = time.monotonic() + 5
+        while not book.claim(KEY):
+            assert time.monotonic() < deadline, "an unreadable claim blocked the key for good"
+            time.sleep(0.1)
+    finally:
+        book.close()
