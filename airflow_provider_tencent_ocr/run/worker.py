@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from airflow_provider_tencent_ocr.actions.registry import get_action
 from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, InvalidImageError, TencentCloudAPIError
+from airflow_provider_tencent_ocr.io import link_local
 from airflow_provider_tencent_ocr.io.cache import ResultCache, cache_key
 from airflow_provider_tencent_ocr.io.images import encode_checked, is_http_url, load_image
 from airflow_provider_tencent_ocr.io.manifest import ManifestRow
@@ -239,6 +240,11 @@ class RowWorker:
             )
         if self.options.send_as == "url" and (is_http_url(uri) or is_object_store_uri(uri)) and self._takes_url(action):
             if is_http_url(uri):
+                if not self.options.allow_link_local_images:
+                    try:  # the service resolves the name: only a literal address can be checked here
+                        link_local.check_url(uri)
+                    except InvalidImageError as err:
+                        return Outcome(error_code=err.code, error_message=err.message)
                 return self._once(action, self._url_key(action, uri), None, {"image_url": uri})
             return self._fetched_by_service(uri, action)
         signature = stat_signature(uri)  # before reading: a change while reading shows at the next lookup

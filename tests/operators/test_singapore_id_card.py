@@ -317,6 +317,18 @@ def test_send_as_url_passes_image_url(tmp_path, tencent_ocr_emulator, tencent_oc
     assert tencent_ocr_emulator.stats.images == {digest: 1}  # the emulator fetched the URL itself
 
 
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://2852039166/", "http://[fe80::1]/c.png"]
+)
+def test_send_as_url_never_sends_a_link_local_url_to_the_service(
+    tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id, url
+):
+    """It used to go out as ImageUrl: a billed call asking the service to fetch a metadata address."""
+    row, result = _single_row(tmp_path, url, send_as="url")
+    assert row["error_code"] == "ImageAddressRefused" and "allow_link_local_images=True" in row["error_message"]
+    assert result["api_calls"] == 0 and tencent_ocr_emulator.stats.requests == 0
+
+
 def test_send_as_url_still_reads_local_files(tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id):
     uri = image_file(tmp_path / "img", 5)
     row, _ = _single_row(tmp_path, uri, send_as="url")
