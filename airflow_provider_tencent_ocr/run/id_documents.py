@@ -64,8 +64,9 @@ class IdDocumentFormat:
         if asked is None or not str(asked).strip():
             return require_action(None).name  # "an empty value"
         raise UnsupportedActionError(
-            f"the {self.action_column!r} value is not an API action name (not shown: it may be personal data); "
-            f"check action_column=, whose cells must be one of: {', '.join(ACTIONS)}"
+            f"this row's {self.action_column!r} cell is not an API action name (not shown: it may be personal "
+            f"data): fix the cell, or check that action_column= names the right column; cells must be one of: "
+            f"{', '.join(ACTIONS)}"
         )
 
     def default_rate(self, action: str) -> float:
