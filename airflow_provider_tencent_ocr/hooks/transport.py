@@ -9,6 +9,7 @@ import json
 from typing import Any, Literal
 
 from airflow_provider_tencent_ocr.exceptions import ErrorKind, TencentCloudAPIError
+from airflow_provider_tencent_ocr.io.uris import redact_text
 
 
 def network_error(err: BaseException, host: str) -> TencentCloudAPIError:
@@ -106,7 +107,7 @@ def parse_answer(body: bytes, host: str) -> dict[str, Any]:
     if error:
         raise TencentCloudAPIError(
             str(error.get("Code") or "UnknownError"),
-            str(error.get("Message") or ""),
+            redact_text(str(error.get("Message") or "")),  # it may quote the request's (presigned) ImageUrl
             request_id if isinstance(request_id, str) else None,
         )
     return response
