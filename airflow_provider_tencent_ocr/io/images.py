@@ -23,6 +23,7 @@ from airflow_provider_tencent_ocr.io.uris import (
     display_uri,
     local_path,
     open_local,
+    password_in_uri,
     redact_uri,
     scheme,
     storage_install_hint,
@@ -272,6 +273,12 @@ def check_object_uri(uri: str) -> None:
     """Refuse a bucket-store URI naming no bucket or no object (``cos:///a.png``, ``s3://bucket/``)."""
     if scheme(uri) not in OBJECT_STORE_SCHEMES:
         return
+    if password_in_uri(uri):
+        raise ImageDownloadError(
+            "InvalidManifestRow",
+            f"image URI {display_uri(uri)} was given with user:password@ in it, which is never used (nor shown): "
+            "put the credentials in an Airflow connection (storage_conn_id) and remove them from the manifest row",
+        )
     parts = urllib.parse.urlsplit(uri)
     key = parts.path.lstrip("/")
     if not parts.netloc or not key or key.endswith("/"):

@@ -27,7 +27,9 @@ from airflow_provider_tencent_ocr.exceptions import ConnectionConfigError, Stora
 from airflow_provider_tencent_ocr.io.uris import (
     local_path,
     open_local,
+    password_in_uri,
     redact_library_logs,
+    redact_uri,
     scheme,
     storage_install_hint,
 )
@@ -77,6 +79,11 @@ def remote_path(uri: str, conn_id: str | None = None) -> ObjectStoragePath:
     """The ``ObjectStoragePath`` of an object-storage URI, with a clear error when its backend is missing."""
     from airflow.sdk import ObjectStoragePath
 
+    if password_in_uri(uri):  # Airflow would take "user:password" for a connection id, and log it
+        raise ConnectionConfigError(
+            f"{redact_uri(uri)} was given with user:password@ in it, which is never used (nor shown): put the "
+            "credentials in an Airflow connection and pass its id (storage_conn_id), then remove them from the URI"
+        )
     try:
         path = ObjectStoragePath(uri, conn_id=conn_id)
         path.fs  # noqa: B018 - the filesystem is built lazily: fail here, with the package to install

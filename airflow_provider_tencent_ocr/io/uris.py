@@ -226,6 +226,16 @@ def redact_library_logs() -> None:
             logger.addFilter(_REDACTING_FILTER)
 
 
+def password_in_uri(uri: str) -> bool:
+    """Whether ``uri`` carries ``user:password@``: never used, and Airflow would read it as a connection id."""
+    if not scheme(uri):
+        return False
+    try:
+        return urlsplit(uri).password is not None
+    except ValueError:
+        return False
+
+
 def storage_install_hint(uri: str) -> str:
     """Which package serves ``uri``'s scheme, for a missing-filesystem ImportError."""
     kind = scheme(uri)

@@ -144,3 +144,39 @@ def test_library_log_lines_and_their_tracebacks_are_redacted(caplog):
         log.debug("fetch failed", exc_info=True)
     assert "Retrieve file size for http://127.0.0.1:9/m.csv" in caplog.text
     _assert_no_secret(caplog.text, "library log lines")
+
+
+@pytest.mark.parametrize("where", ["manifest", "output", "cache", "image"])
+def test_a_password_in_an_object_store_uri_never_reaches_airflow_or_the_logs(
+    where, tmp_path, tencent_ocr_emulator, tencent_ocr_conn_id, capfd, caplog
+):
+    """Airflow reads ``s3://user:password@bucket`` as connection id "user:password" and logged it:
+    "Unable to find AWS Connection ID 'AKUSER:TOPSECRETPW'". Now refused before Airflow sees it."""
+    password = "TOPSECRETPW0123"
+    secret_uri = f"s3://AKUSER:{password}@bucket/x"
+    image = tmp_path / "a.png"
+    image.write_bytes(make_png(5, 5, seed=1))
+    kwargs: dict = {"images": [str(image)], "output": str(tmp_path / "o.parquet")}
+    if where == "manifest":
+        kwargs = {"manifest": secret_uri + "/m.csv", "output": kwargs["output"]}
+    elif where == "output":
+        kwargs["output"] = secret_uri + "/o.parquet"
+    elif where == "cache":
+        kwargs["cache"] = secret_uri + "/cache"
+    else:
+        kwargs["images"] = [str(image), secret_uri + "/card.png"]
+    op = TencentOcrSingaporeIdCardOperator(
+        task_id="ocr", tencentcloud_conn_id=tencent_ocr_conn_id, progress_interval=60.0, **kwargs
+    )
+    texts = []
+    with caplog.at_level(logging.DEBUG):
+        try:
+            result = op.execute({"outlet_events": collections.defaultdict(types.SimpleNamespace)})
+        except Exception as err:  # the run's configuration: refused, naming what to do
+            texts.append("".join(traceback.format_exception(err)))
+            assert "storage_conn_id" in str(err) and "s3://bucket/x" in str(err)
+        else:
+            assert where == "image" and result["errors_by_code"] == {"InvalidManifestRow": 1}
+    captured = capfd.readouterr()
+    texts += [captured.out, captured.err, caplog.text]
+    assert not any(password in text for text in texts)
