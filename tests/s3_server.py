@@ -6,11 +6,15 @@ Amazon provider -> s3fs -> HTTP), only the endpoint is local. Always stopped, al
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,98 @@ def cos_connection(endpoint: str, *, cos_endpoint: str, conn_id: str, **extra: s
         "extra": {"endpoint": endpoint, "region": "ap-singapore", "cos_endpoint": cos_endpoint, **extra},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)}
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """One request as it went over the wire: its request line's method and target, and its headers."""
+
+    method: str
+    target: str  # origin-form (``/key``) or, sent to a proxy, absolute-form (``http://host/key``)
+    headers: dict[str, str]
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("Host", "").split(":")[0]
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+
+@dataclass
+class RecordingProxy:
+    endpoint: str
+    requests: list[SentRequest] = field(default_factory=list)
+
+
+@contextmanager
+def recording_proxy(upstream: str) -> Iterator[RecordingProxy]:
+    """A loopback HTTP relay to ``upstream`` (moto) that records every request it passes on.
+
+    Usable as the endpoint or as an HTTP proxy (the request line is passed on as received, so an
+    absolute-form target and its ``Host`` reach moto unchanged). It observes what really left the
+    client, whichever client object s3fs ended up using (s3fs < 2026.9 replaces its aiobotocore
+    client on the first call, dropping event handlers registered on ``fs.s3`` before it).
+    """
+    up = urlsplit(upstream)
+    proxy = RecordingProxy(endpoint="")
+
+    class Relay(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _relay(self) -> None:
+            headers = {name: value for name, value in self.headers.items()}
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                body = self._read_chunked()
+                del headers["Transfer-Encoding"]
+                headers["Content-Length"] = str(len(body))
+            else:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            proxy.requests.append(SentRequest(self.command, self.path, headers))
+            conn = http.client.HTTPConnection(up.hostname or "127.0.0.1", up.port, timeout=30)
+            try:
+                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for name, value in headers.items():
+                    conn.putheader(name, value)
+                conn.endheaders(body or None)
+                answer = conn.getresponse()
+                data = answer.read()
+            finally:
+                conn.close()
+            self.send_response_only(answer.status, answer.reason)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(name, value)
+            length = answer.getheader("Content-Length") if self.command == "HEAD" else str(len(data))
+            if length is not None:
+                self.send_header("Content-Length", length)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _read_chunked(self) -> bytes:
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    server.daemon_threads = True
+    proxy.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -5,6 +5,8 @@ botocore always addresses buckets path-style whatever it is told, and ``<bucket>
 resolve here, so the virtual-host test sends the requests through moto as an HTTP proxy: the request
 line and ``Host`` then name ``<bucket-appid>.cos.<region>.cos.test`` exactly as on COS, no name is
 resolved, and moto finds the bucket from the host name (path-style would name bucket ``cos`` there).
+What was sent is recorded by a relay in front of moto (``recording_proxy``), not by botocore event
+handlers: s3fs before 2026.9 replaces its client on the first call, losing handlers registered on it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import fsspec
 import pytest
 from airflow.sdk import ObjectStoragePath
-from s3_server import cos_connection
+from s3_server import cos_connection, recording_proxy
 
 from airflow_provider_tencent_ocr.get_provider_info import get_provider_info
 from airflow_provider_tencent_ocr.io import cos_fs, storage
@@ -66,28 +68,36 @@ def test_buckets_are_addressed_virtual_host_style(s3, cos_bucket, monkeypatch):
     endpoint = "http://cos.ap-singapore.cos.test"
     for name, value in cos_connection("http://127.0.0.1:1", cos_endpoint=endpoint, conn_id=conn_id).items():
         monkeypatch.setenv(name, value)
-    fs = cos_fs.get_fs(conn_id, {"config_kwargs": {"proxies": {"http": s3.endpoint}}})
-    hosts: list[str] = []
-    fs.s3.meta.events.register("before-send.s3", lambda request, **_: hosts.append(urlsplit(request.url).hostname))
-    fs.pipe_file(f"{cos_bucket}/vhost/a.txt", b"A")
-    assert fs.cat_file(f"{cos_bucket}/vhost/a.txt") == b"A"
+    with recording_proxy(s3.endpoint) as proxy:
+        fs = cos_fs.get_fs(conn_id, {"config_kwargs": {"proxies": {"http": proxy.endpoint}}})
+        fs.pipe_file(f"{cos_bucket}/vhost/a.txt", b"A")
+        assert fs.cat_file(f"{cos_bucket}/vhost/a.txt") == b"A"
     assert s3.keys_in(cos_bucket, "vhost/") == ["vhost/a.txt"]
-    assert set(hosts) == {f"{cos_bucket}.cos.ap-singapore.cos.test"}
+    assert len(proxy.requests) >= 2  # the upload and the read, as they went over the wire
+    assert {sent.host for sent in proxy.requests} == {f"{cos_bucket}.cos.ap-singapore.cos.test"}
+    assert {urlsplit(sent.target).hostname for sent in proxy.requests} == {f"{cos_bucket}.cos.ap-singapore.cos.test"}
+    assert all(sent.path.startswith("/vhost/") for sent in proxy.requests)  # no bucket in the path
     signed = urlsplit(fs.sign(f"{cos_bucket}/vhost/a.txt"))
     assert (signed.hostname, signed.path) == (f"{cos_bucket}.cos.ap-singapore.cos.test", "/vhost/a.txt")
 
 
-def test_uploads_over_8_mb_carry_no_default_checksums(s3, cos_bucket, cos_conn):
+def test_uploads_over_8_mb_carry_no_default_checksums(s3, cos_bucket, monkeypatch):
     """botocore >= 1.36 adds CRC checksums to every upload; COS rejects them on multipart uploads."""
-    fs = cos_fs.get_fs(cos_conn)
-    sent: list[dict[str, str]] = []
-    fs.s3.meta.events.register("before-send.s3", lambda request, **_: sent.append(dict(request.headers)))
     data = bytes(range(256)) * (9 * 4096)  # 9 MB, in 5 MB parts: a multipart upload
-    with fs.open(f"{cos_bucket}/big/nine-mb.bin", "wb", block_size=5 * 2**20) as handle:
-        handle.write(data)
-    assert fs.cat_file(f"{cos_bucket}/big/nine-mb.bin") == data
-    assert len(sent) >= 4  # create, two parts, complete
-    checksum_headers = {name for headers in sent for name in headers if "checksum" in name.lower()}
+    with recording_proxy(s3.endpoint) as proxy:
+        conn_id = f"cos_checksums_{proxy.endpoint.rsplit(':', 1)[1]}"
+        for name, value in cos_connection("http://127.0.0.1:1", cos_endpoint=proxy.endpoint, conn_id=conn_id).items():
+            monkeypatch.setenv(name, value)
+        fs = cos_fs.get_fs(conn_id)
+        with fs.open(f"{cos_bucket}/big/nine-mb.bin", "wb", block_size=5 * 2**20) as handle:
+            handle.write(data)
+        uploads = list(proxy.requests)
+        assert fs.cat_file(f"{cos_bucket}/big/nine-mb.bin") == data
+    # A multipart upload: created, its parts sent, completed (the parts are what COS checks).
+    steps = [(sent.method, sorted(parse_qs(urlsplit(sent.target).query, keep_blank_values=True))) for sent in uploads]
+    assert steps[0] == ("POST", ["uploads"]) and steps[-1] == ("POST", ["uploadId"])
+    assert steps[1:-1] and all(step == ("PUT", ["partNumber", "uploadId"]) for step in steps[1:-1])
+    checksum_headers = {name for sent in proxy.requests for name in sent.headers if "checksum" in name.lower()}
     assert checksum_headers == set()
 
 
