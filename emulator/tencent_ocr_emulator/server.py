@@ -97,12 +97,14 @@ class Stats:
     codes: dict[str, int] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)  # sha256 -> billed recognitions
     actions: dict[str, int] = field(default_factory=dict)  # action -> billed recognitions
+    accepted: list[str] = field(default_factory=list)  # actions of the first calls to pass the limit, in order
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 RateLimits = float | Mapping[str, float] | None
+ACCEPTED_KEPT = 10_000  # calls whose action ``Stats.accepted`` keeps, in the order they passed the limit
 
 
 class _SlidingWindowLimiter:
@@ -272,6 +274,9 @@ class EmulatorServer:
             if not self.limiters[facts.name].allow(call.secret_id) or self._chance(self.faults.throttle):
                 limit = self.rate_limits[facts.name]
                 raise ApiError("RequestLimitExceeded", f"Your current request times equals to `{limit:g}` in a second.")
+            with self._lock:
+                if len(self.stats.accepted) < ACCEPTED_KEPT:  # bounded: a long benchmark sends millions
+                    self.stats.accepted.append(facts.name)
             if self._chance(self.faults.drop):
                 self._count("DroppedConnection")
                 return 0, None
