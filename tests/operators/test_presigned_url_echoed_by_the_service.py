@@ -31,10 +31,13 @@ def test_a_service_message_quoting_the_presigned_url_is_redacted(s3, cos_bucket,
             handler, {"Response": {"Error": {"Code": code, "Message": f"download failed: {url}"}, "RequestId": "r1"}}
         )
 
+    # An id of its own per moto server: Airflow keeps a filesystem per connection id for the process's
+    # life, and another module's "kyc_ocr" points at its (stopped) moto.
+    conn_id = f"kyc_ocr_echo_{s3.endpoint.rsplit(':', 1)[1]}"
     with hostile_server(answer) as server:
-        env = cos_connection(server.endpoint, cos_endpoint=s3.endpoint, conn_id="kyc_ocr")
+        env = cos_connection(server.endpoint, cos_endpoint=s3.endpoint, conn_id=conn_id)
         monkeypatch.setenv(*next(iter(env.items())))
-        storage.write_bytes(f"cos://{cos_bucket}/inbox/a.png", make_png(6, 6, seed=1), conn_id="kyc_ocr")
+        storage.write_bytes(f"cos://{cos_bucket}/inbox/a.png", make_png(6, 6, seed=1), conn_id=conn_id)
         manifest = tmp_path / "m.csv"
         manifest.write_text(f"image_uri\ncos://{cos_bucket}/inbox/a.png\n")
         op = TencentOcrIdDocumentOperator(
@@ -42,7 +45,7 @@ def test_a_service_message_quoting_the_presigned_url_is_redacted(s3, cos_bucket,
             manifest=str(manifest),
             output=str(tmp_path / "out.parquet"),
             action="RecognizeThaiIDCardOCR",
-            tencentcloud_conn_id="kyc_ocr",
+            tencentcloud_conn_id=conn_id,
             send_as="url",
             max_attempts=2,
             progress_interval=60.0,
