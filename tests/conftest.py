@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 from s3_server import s3_server
@@ -40,3 +41,19 @@ def cos_bucket(s3):
     yield COS_BUCKET
     for key in s3.keys_in(COS_BUCKET):
         client.delete_object(Bucket=COS_BUCKET, Key=key)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_object_stores() -> Iterator[None]:
+    """Airflow caches one filesystem per (scheme, conn_id) for the process, and fsspec one instance per
+    constructor arguments (the conn_id): a test reusing a conn_id with another server (moto, the
+    emulator) would otherwise talk to the previous test's, stopped, server."""
+    yield
+    from airflow.sdk.io import store
+
+    store._STORE_CACHE.clear()
+    try:
+        from airflow_provider_tencent_ocr.io.cos_filesystem import CosFileSystem
+    except ImportError:
+        return
+    CosFileSystem.clear_instance_cache()
