@@ -12,7 +12,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-tencent-ocr",
         "name": "Tencent Cloud OCR",
-        "description": "Tencent Cloud OCR (Singapore ID cards) for Apache Airflow: manifest in, Parquet out.",
+        "description": "Tencent Cloud OCR (Southeast Asian ID documents) for Apache Airflow: manifest in, Parquet out.",
         "versions": [__version__],
         "integrations": [
             {
@@ -47,7 +47,7 @@ def get_provider_info() -> dict[str, Any]:
                     "region": {
                         "label": "Region",
                         "schema": {"type": ["string", "null"], "default": "ap-singapore"},
-                        "description": "RecognizeSingaporeIDCardOCR is served in ap-singapore only.",
+                        "description": "The OCR actions are served in ap-singapore; also the COS region.",
                     },
                     "token": {
                         "label": "STS session token",
