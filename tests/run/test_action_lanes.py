@@ -164,5 +164,7 @@ def test_throttling_of_one_action_slows_only_that_action(tmp_path, connect):
     assert summary.ok == 24 and [r["image_uri"] for r in sink.rows] == paths
     assert summary.retries["throttled"] > 0  # Malaysia's answers said so ...
     limits = runner.last_run.limits
-    assert limits[my].pacing.decreases > 0 and limits[my].pacing.rate < limits[my].pacing.max_rate
+    # Malaysia's pacing was lowered (by the end of a slow run it may have recovered to its ceiling, so the
+    # count of decreases is what proves it, not the final rate) ...
+    assert limits[my].pacing.decreases > 0
     assert limits[sg].pacing.decreases == 0 and limits[sg].pacing.rate == limits[sg].pacing.max_rate  # ... only it
